@@ -1,0 +1,55 @@
+"""The kosovo-sim command line: thin wrappers that parse, call the API and print.
+
+Each command lives beside the code it drives and registers itself here through a
+``register(app)`` function, so the modules in COMMAND_MODULES are the whole command surface.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from sim.errors import UserError
+
+app = typer.Typer(
+    name="kosovo-sim",
+    help="Crisis-escalation simulator of northern Kosovo, 2023 (Mesa agent-based model).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+COMMAND_MODULES = (
+    "sim.scenario.commands",
+    "sim.run_commands",
+    "sim.analysis.commands",
+    "sim.sweep.commands",
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit status 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as ex:
+        sys.exit(ex.exit_code)
+    except Exception as err:  # click usage errors and the like
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(2)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(1)
+        raise

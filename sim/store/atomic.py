@@ -1,0 +1,94 @@
+"""Atomic writes: every file appears whole under its final name, or not at all.
+
+A file is written under a hidden temporary name in the same folder, flushed to disk, then
+renamed into place with os.replace, which is atomic on POSIX. Readers scanning a folder while
+it is written (DuckDB globs, the dashboard) therefore never see half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import UserError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise UserError(f"{path.parent}: cannot write results here ({err.strerror or err})") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"{path}: cannot write ({err.strerror or err})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_parquet(table: pa.Table, path: str | Path) -> Path:
+    """Write a table as zstd-compressed Parquet, atomically."""
+    return _atomic(Path(path), lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    return _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    return write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
+
+
+def publish_dir(staging: Path, final: Path) -> Path:
+    """Move a fully written staging folder to its final name in one rename.
+
+    The staging folder must sit beside the final one (same file system). An existing final
+    folder is an error rather than something to merge into: results are never overwritten.
+    """
+    staging, final = Path(staging), Path(final)
+    if final.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UserError(f"{final}: already exists; choose another --out")
+    try:
+        os.replace(staging, final)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UserError(f"{final}: cannot publish results ({err.strerror or err})") from None
+    return final
+
+
+def staging_dir(final: Path) -> Path:
+    """A hidden, empty folder beside ``final`` to write into before :func:`publish_dir`."""
+    final = Path(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+        os.chmod(stage, 0o777 & ~_umask())
+        return stage
+    except OSError as err:
+        raise UserError(f"{final.parent}: cannot write results here ({err.strerror or err})") from None
