@@ -58,7 +58,15 @@ def _fmt(v: float) -> str:
 
 
 def _path_rule(conds: list[tuple[str, str, float]], origin: dict[str, str]) -> str:
-    """Merge a leaf's split conditions into one clause per factor, in the order first split."""
+    """Merge a leaf's split conditions into one clause per factor, in the order first split.
+
+    Excluded levels are named by what remains when that is shorter: with two levels,
+    ``policy != a`` reads ``policy == b``.
+    """
+    levels_of: dict[str, list[str]] = {}
+    for feature, factor in origin.items():
+        if feature != factor:
+            levels_of.setdefault(factor, []).append(feature[len(factor) + len(SEP) :])
     order: list[str] = []
     ranges: dict[str, list[float]] = {}
     equals: dict[str, str] = {}
@@ -84,10 +92,14 @@ def _path_rule(conds: list[tuple[str, str, float]], origin: dict[str, str]) -> s
         if factor in equals:
             parts.append(f"{factor} == {equals[factor]}")
         elif factor in excludes:
-            levels = sorted(excludes[factor])
-            parts.append(
-                f"{factor} != {levels[0]}" if len(levels) == 1 else f"{factor} not in {{{', '.join(levels)}}}"
-            )
+            left = [lvl for lvl in levels_of[factor] if lvl not in excludes[factor]]
+            if len(left) == 1:
+                parts.append(f"{factor} == {left[0]}")
+            elif len(left) < len(excludes[factor]):
+                parts.append(f"{factor} in {{{', '.join(left)}}}")
+            else:
+                gone = sorted(excludes[factor])
+                parts.append(f"{factor} != {gone[0]}" if len(gone) == 1 else f"{factor} not in {{{', '.join(gone)}}}")
         else:
             lo, hi = ranges[factor]
             if np.isfinite(lo) and np.isfinite(hi):

@@ -97,7 +97,7 @@ def show(result, folder: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(soft_wrap=True)
     info = result.info
     console.print(
         f"[bold]{info['sweep']}[/]: {info['design']} design, {info['points']} points, "

@@ -19,7 +19,7 @@ from sim.analysis import frontier as frontier_mod
 from sim.analysis import nonmonotonic, outcomes, prim, sensitivity
 from sim.analysis import tables as analysis_tables
 from sim.analysis.intervals import Method
-from sim.analysis.sweepdata import SweepData, run_factors
+from sim.analysis.sweepdata import SweepData, run_factors, scenario_value
 from sim.errors import UserError
 
 MIN_RUNS = 10
@@ -125,6 +125,7 @@ def analyze(data: SweepData, opts: Options | None = None) -> Analysis:
         outcome=opts.frontier_outcome,
         threshold=opts.threshold,
         cost_model=opts.cost,
+        constants=_held_constant(data, opts.cost),
         conf=opts.conf,
         method=opts.interval,
         paths=data.paths,
@@ -160,6 +161,17 @@ def analyze(data: SweepData, opts: Options | None = None) -> Analysis:
         "notes": notes,
     }
     return Analysis(tables, notes, info, prim_text, cart_text)
+
+
+def _held_constant(data: SweepData, cost: frontier_mod.CostModel) -> dict[str, float]:
+    """Cost inputs the design does not vary, at their value in the sweep (fixed override or base)."""
+    varied = {data.path(c) for c in data.factors}
+    out = {}
+    for path in {*cost.weights, cost.readiness} - varied:
+        value = scenario_value(data.root, data.manifest, path)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[path] = float(value)
+    return out
 
 
 def resolve_binary(name: str) -> bool:

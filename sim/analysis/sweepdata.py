@@ -55,13 +55,56 @@ def design_meta(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def _kind(meta: dict[str, Any], manifest: dict[str, Any]) -> str:
-    for source in (meta, manifest):
-        for key in ("type", "kind", "design_kind"):
-            value = source.get(key)
-            if isinstance(value, str):
-                return KIND_ALIASES.get(value.lower(), value.lower())
+def _kind(meta: dict[str, Any]) -> str:
+    for key in ("type", "kind", "design_kind"):
+        value = meta.get(key)
+        if isinstance(value, str):
+            return KIND_ALIASES.get(value.lower(), value.lower())
     return "unknown"
+
+
+def _paths(meta: dict[str, Any], manifest: dict[str, Any]) -> dict[str, str]:
+    """Column -> dotted path, from the design's ``paths`` or the manifest's ``factors`` entries."""
+    paths = dict(meta["paths"]) if isinstance(meta.get("paths"), dict) else {}
+    factors = manifest.get("factors")
+    if isinstance(factors, dict):
+        for name, entry in factors.items():
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                paths.setdefault(name, entry["path"])
+    return {str(k): str(v) for k, v in paths.items()}
+
+
+def scenario_value(root: Path, manifest: dict[str, Any], path: str) -> Any:
+    """A parameter's value at every point of the sweep: its fixed override, else the base scenario's.
+
+    Used for quantities the design holds constant (the reserve's size when only its notice is
+    varied). None when the store keeps no copy of the base scenario or the path is not in it.
+    """
+    fixed = manifest.get("fixed")
+    if isinstance(fixed, dict) and path in fixed:
+        return fixed[path]
+    base = manifest.get("base")
+    copy = base.get("copy") if isinstance(base, dict) else None
+    if not isinstance(copy, str) or not (root / copy).is_file():
+        return None
+    try:
+        node: Any = json.loads((root / copy).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list):
+            match = [x for x in node if isinstance(x, dict) and x.get("id") == part]
+            if match:
+                node = match[0]
+            elif part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return None
+        else:
+            return None
+    return node
 
 
 def load(root: str | Path) -> SweepData:
@@ -92,12 +135,11 @@ def load(root: str | Path) -> SweepData:
         raise UserError(f"{root / 'runs'}: cannot read the runs ({err})") from None
 
     meta = design_meta(manifest)
-    kind = _kind(meta, manifest)
+    kind = _kind(meta)
     problem = meta.get("salib_problem") or meta.get("problem") or manifest.get("problem")
     second_order = meta.get("second_order", meta.get("calc_second_order"))
     levels = meta.get("levels") if kind == "morris" else None
     num_levels = int(meta.get("num_levels", levels if isinstance(levels, int) else 4))
-    paths = meta.get("paths") or manifest.get("paths") or {}
     unit = None
     unit_path = root / "design_unit.parquet"
     if unit_path.is_file() and isinstance(problem, dict) and problem.get("names"):
@@ -120,7 +162,7 @@ def load(root: str | Path) -> SweepData:
         unit=unit,
         second_order=second_order if isinstance(second_order, bool) else None,
         num_levels=num_levels,
-        paths={str(k): str(v) for k, v in paths.items()} if isinstance(paths, dict) else {},
+        paths=_paths(meta, manifest),
     )
 
 

@@ -83,6 +83,7 @@ class EscalationModel(mesa.Model):
             location, spec.hardship, spec.risk_aversion, self.rng, k=eps.k, threshold=eps.threshold
         )
         self.population = self.residents.n
+        self.persons_per_agent = 1.0 / scale  # crowds, arrests and recruits are counted in persons
         # whom a resident counts with: the crowd at the site it would turn out at
         self.resident_site = self.site[self.residents.location]
         self.fatigue = np.zeros(self.population)
@@ -174,7 +175,7 @@ class EscalationModel(mesa.Model):
         self._activate(deterrent)
 
         # crowds meet cordons
-        active_by_place = self.residents.active_by_location(self.geo.n)
+        active_by_place = self.residents.active_by_location(self.geo.n) * self.persons_per_agent
         crowd = crowd_rules.crowd_sizes(active_by_place, self.site, self.mech.crowds.mobilisation)
         arresting = police_facing + kfor_at * max(self.posture.kfor.roe, self.posture.kfor.joint_patrols)
         clashes = crowd_rules.resolve(
@@ -221,14 +222,15 @@ class EscalationModel(mesa.Model):
         eps = self.mech.epstein
         res = self.residents
         res.threshold = eps.threshold + eps.fatigue_per_day * self.fatigue
+        per = self.persons_per_agent
         others = self.crowd_prev[self.resident_site].astype(np.float64)
         if self.called_sites:
             aggrieved = res.free & (res.grievance(self.legitimacy.value) > res.threshold)
-            expected = np.bincount(self.resident_site[aggrieved], minlength=self.geo.n)
+            expected = np.bincount(self.resident_site[aggrieved], minlength=self.geo.n) * per
             called = np.isin(self.resident_site, list(self.called_sites))
             others = np.where(called, np.maximum(others, expected[self.resident_site]), others)
             self.called_sites = set()
-        others = np.maximum(others - res.active, 0)
+        others = np.maximum(others - per * res.active, 0)
         res.update_activation(self.legitimacy.value, deterrent[self.resident_site], others)
         if eps.fatigue_per_day > 0:
             self.fatigue *= 0.5 ** (self.calendar.step_days / eps.fatigue_half_life_days)
@@ -270,10 +272,12 @@ class EscalationModel(mesa.Model):
             t[f"killed_{who}"] += int(c.killed_security[p])
         # arrests: random actives among those who turned out at each place
         if c.arrests.any():
+            # arrests are persons; at a resident scale below one each agent stands for several
+            agents = self.rng.binomial(c.arrests, min(1.0, 1.0 / self.persons_per_agent))
             active_idx = np.flatnonzero(self.residents.active)
-            chosen = active_idx[choose_per_group(self.resident_site[active_idx], c.arrests, self.rng)]
+            chosen = active_idx[choose_per_group(self.resident_site[active_idx], agents, self.rng)]
             self.residents.arrest(chosen, self.rng, self.mech.epstein.jail_max_days)
-            t["arrests"] += int(chosen.size)
+            t["arrests"] += int(c.arrests.sum())
         obs.injured += t["injured_kfor"] + t["injured_police"] + t["injured_residents"]
         obs.killed += t["killed_residents"] + t["killed_kfor"] + t["killed_police"]
         for p in range(self.geo.n):
@@ -310,9 +314,8 @@ class EscalationModel(mesa.Model):
             return
         p = self.mech.armed_groups
         isr = self.posture.kfor.isr_coverage
-        eligible = int(
-            np.count_nonzero(self.residents.free & (self.residents.grievance(self.legitimacy.value) > p.recruit_grievance))
-        )
+        aggrieved = self.residents.free & (self.residents.grievance(self.legitimacy.value) > p.recruit_grievance)
+        eligible = int(round(np.count_nonzero(aggrieved) * self.persons_per_agent))
         police_north = self.strength_by_place(self.police_units())[self.geo.in_kosovo].sum()
         kfor_north = kfor_at.sum()
         ksf = sum(u.strength for u in self.agents_by_type.get(KsfUnit, []))

@@ -46,7 +46,9 @@ def validate(
             continue
         print(f"ok {path}: {summary(scenario, prov)}")
     if bad:
-        raise typer.Exit(2)
+        # SystemExit, not typer.Exit: under main()'s standalone_mode=False click would turn
+        # typer.Exit into a return value, and the process would exit 0.
+        raise SystemExit(2)
 
 
 def schema(

@@ -212,9 +212,12 @@ def _compose(text: str, name: str) -> yaml.Node:
             mark = err.context_mark  # where the unclosed quote or bracket was opened
         line = mark.line + 1 if mark is not None else 1
         problem = err.problem or str(err)
-        context = f" ({err.context})" if err.context and err.problem else ""
+        if context and problem.startswith("but "):
+            problem = f"{context}, {problem}"  # "expected a single document in the stream, but found another"
+        elif context:
+            problem = f"{problem} ({context})"
         raise ScenarioError(
-            f"YAML syntax: {problem}{context}", file=name, line=line, field=_key_path_at(text, line)
+            f"YAML syntax: {problem}", file=name, line=line, field=_key_path_at(text, line)
         ) from None
     except yaml.reader.ReaderError as err:
         line = text[: err.position].count("\n") + 1

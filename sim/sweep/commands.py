@@ -15,12 +15,16 @@ MAX_SHOWN = 200
 def sweep(
     file: Annotated[Path, typer.Argument(help="sweep file (YAML)", show_default=False)],
     out: Annotated[Path | None, typer.Option("--out", help="store folder [results/sweeps/<name>]")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="worker processes [one per core]")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="worker processes [one per core]")
+    ] = None,
     executor: Annotated[str, typer.Option("--executor", help="process or dask")] = "process",
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="continue the store at --out: run only what is missing")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="continue the store at --out: run only what is missing")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
 ) -> None:
     """Run every point of a sweep with its replications; failed runs are stored as rows, never fatal."""
@@ -44,7 +48,9 @@ def sweep(
     )
     print(line)
     if outcome.lost:
-        print(f"error: {outcome.lost} runs were lost with their workers; rerun with --resume", file=sys.stderr)
+        print(
+            f"error: {outcome.lost} runs were lost with their workers; rerun with --resume", file=sys.stderr
+        )
         raise typer.Exit(1)
 
 
@@ -95,7 +101,9 @@ class _progress_bar:
 
 def query(
     store: Annotated[Path, typer.Argument(help="sweep store folder", show_default=False)],
-    sql: Annotated[str, typer.Argument(help="SQL over the views runs, timeseries, events, design", show_default=False)],
+    sql: Annotated[
+        str, typer.Argument(help="SQL over the views runs, timeseries, events, design", show_default=False)
+    ],
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
 ) -> None:
     """Query a sweep store with DuckDB, also while the sweep is running."""

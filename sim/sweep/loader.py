@@ -24,7 +24,18 @@ from sim.scenario import paths
 from sim.scenario.loader import LList, LMap, _read_tree, load_scenario_with_provenance
 from sim.scenario.overrides import ParamInfo, apply_overrides, describe_path
 from sim.sweep.designs import DesignTable, build_design
-from sim.sweep.spec import Factor, FullFactorial, SweepSpec, Table, factor_names
+from sim.sweep.spec import (
+    Factor,
+    FullFactorial,
+    LatinHypercube,
+    Morris,
+    Sobol,
+    SweepSpec,
+    Table,
+    factor_names,
+)
+
+DESIGNS = (FullFactorial, LatinHypercube, Sobol, Morris, Table)
 from sim.sweep.store import digest, run_key
 from sim.sweep.tasks import RunSpec
 
@@ -125,7 +136,7 @@ def _explain(err: ValidationError, data: Any, lines: _Lines) -> ScenarioError:
         for where, message in paths.explain(_single(err, e), data, SweepSpec):
             where = _fix_dotted(where, loc)
             if message.startswith("unknown key") and "did you mean" not in message:
-                message += _hint_factor_key(where)
+                message += _hint_factor_key(where, data)
             found.append((lines.line(where) or 0, where, message))
     found.sort(key=lambda t: t[0])
     _, where, message = found[0]
@@ -148,9 +159,15 @@ def _fix_dotted(where: tuple[Any, ...], loc: tuple[Any, ...]) -> tuple[Any, ...]
     return where
 
 
-def _hint_factor_key(where: tuple[Any, ...]) -> str:
+def _hint_factor_key(where: tuple[Any, ...], data: Any) -> str:
+    """A suggestion where the generic one cannot look: inside a factor, or a design of a given type."""
     if len(where) == 3 and where[0] == "factors":
         return paths.suggest(str(where[2]), list(Factor.model_fields))
+    if len(where) == 2 and where[0] == "design" and isinstance(data.get("design"), dict):
+        kind = data["design"].get("type")
+        for model in DESIGNS:
+            if model.model_fields["type"].annotation.__args__[0] == kind:
+                return paths.suggest(str(where[1]), list(model.model_fields))
     return ""
 
 

@@ -236,7 +236,9 @@ def run_sweep(
         status = "interrupted"
         try:
             with _sigterm_as_interrupt():
-                _execute(tasks, store, executor, workers, scheduler, progress, timings, lost, session, on_progress)
+                _execute(
+                    tasks, store, executor, workers, scheduler, progress, timings, lost, session, on_progress
+                )
             status = "complete" if not lost else "incomplete"
         finally:
             outcome = _finish_session(store, session, status, timings, lost, progress, total)
@@ -314,7 +316,9 @@ def _drive(
                 return True
             except Exception as err:  # noqa: BLE001 - a lost worker, not a model failure
                 lost.append(task)
-                session.setdefault("lost_reasons", []).append(" ".join(f"{type(err).__name__}: {err}".split())[:500])
+                session.setdefault("lost_reasons", []).append(
+                    " ".join(f"{type(err).__name__}: {err}".split())[:500]
+                )
                 continue
             store.write_task(task.task_id, result.tables)
             timings.append(

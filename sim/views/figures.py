@@ -172,11 +172,13 @@ def level_heat_strip(ts: pd.DataFrame, timeline: Sequence[dict[str, Any]] = ()) 
     title = "Escalation level by date: share of runs at each level"
     shares = level_shares(ts)
     lane = bool(timeline)
+    lanes = _label_lanes(timeline, shares.index) if lane and not shares.empty else []
+    n_lanes = max(lanes, default=-1) + 1
     fig = make_subplots(
         rows=2 if lane else 1, cols=1, shared_xaxes=True, vertical_spacing=0.03,
-        row_heights=[0.22, 0.78] if lane else [1.0],
+        row_heights=[0.07 * max(2, n_lanes), 1 - 0.07 * max(2, n_lanes)] if lane else [1.0],
     )  # fmt: skip
-    fig.update_layout(**base_layout(title, height=470 if lane else 400))
+    fig.update_layout(**base_layout(title, height=(400 + 22 * max(2, n_lanes)) if lane else 400))
     if shares.empty:
         return _no_data(fig, "No time series in this result")
     row = 2 if lane else 1
@@ -194,22 +196,59 @@ def level_heat_strip(ts: pd.DataFrame, timeline: Sequence[dict[str, Any]] = ()) 
     fig.update_xaxes(**DATE_AXIS, row=row, col=1)
     if lane:
         xs = [t["date"] for t in timeline]
-        ys = [i % 3 for i in range(len(timeline))]
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, mode="markers+text", name="timeline", showlegend=False,
-                marker={"symbol": "triangle-down", "size": 11, "color": OKABE_ITO["black"]},
-                text=[esc(_short(t["label"])) for t in timeline], textposition="middle right",
+                x=xs, y=lanes, mode="markers+text", name="timeline", showlegend=False,
+                marker={"symbol": "triangle-down", "size": 10, "color": OKABE_ITO["black"]},
+                text=[esc(t["text"]) for t in _lane_texts(timeline, shares.index)],
+                textposition=[t["position"] for t in _lane_texts(timeline, shares.index)],
                 textfont={"size": 11}, cliponaxis=False,
                 customdata=[esc(f"{t['label']} ({t['kind']})" if t["kind"] else t["label"]) for t in timeline],
                 hovertemplate=f"{DATE_HOVER}<br>%{{customdata}}<extra>timeline</extra>",
             ),
             row=1, col=1,
         )  # fmt: skip
-        fig.update_yaxes(visible=False, range=[-0.6, 2.6], fixedrange=True, row=1, col=1)
+        fig.update_yaxes(visible=False, range=[n_lanes - 0.4, -0.6], fixedrange=True, row=1, col=1)
         fig.update_xaxes(showticklabels=False, row=1, col=1)
         _mark_timeline(fig, timeline)
     return fig
+
+
+LABEL_PX_PER_CHAR = 6.3  # average width of an 11 px label character
+PLOT_PX = 900  # plot-area width assumed when laying out labels (a laptop-width report)
+
+
+def _lane_texts(timeline: Sequence[dict[str, Any]], dates: pd.Index) -> list[dict[str, Any]]:
+    """Numbered short labels, set left of their marker in the last quarter so none runs off the plot."""
+    d0, d1 = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    cut = d0 + (d1 - d0) * 0.72
+    return [
+        {"text": f"{i + 1}. {_short(t['label'], 30)}",
+         "position": "middle left" if pd.Timestamp(t["date"]) > cut else "middle right"}
+        for i, t in enumerate(timeline)
+    ]  # fmt: skip
+
+
+def _label_lanes(timeline: Sequence[dict[str, Any]], dates: pd.Index) -> list[int]:
+    """A row for each timeline label so that labels in one row do not overlap (greedy, by date)."""
+    d0, d1 = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    days = max(1.0, (d1 - d0).days)
+    per_px = days / PLOT_PX
+    ends: list[float] = []  # right end (in days) of the last label of each lane
+    out = []
+    for t, lt in zip(timeline, _lane_texts(timeline, dates), strict=True):
+        x = (pd.Timestamp(t["date"]) - d0).days
+        width = (len(lt["text"]) * LABEL_PX_PER_CHAR + 16) * per_px
+        lo, hi = (x - width, x + 2 * per_px * 8) if lt["position"] == "middle left" else (x - 8 * per_px, x + width)
+        for i, end in enumerate(ends):
+            if lo > end:
+                ends[i] = hi
+                out.append(i)
+                break
+        else:
+            ends.append(hi)
+            out.append(len(ends) - 1)
+    return out
 
 
 def peak_level_distribution(runs: pd.DataFrame, by: str | None = None) -> go.Figure:
@@ -260,7 +299,7 @@ def tension_band(ts: pd.DataFrame, timeline: Sequence[dict[str, Any]] = (), by: 
 
 
 OUTCOME_LABELS = {
-    "tension": ("tension index (0 calm to 1 war)", ".2f"),
+    "tension": ("tension (smoothed Goldstein-weighted intensity)", ".1f"),
     "legitimacy": ("perceived legitimacy (0 to 1)", ".2f"),
     "level": ("escalation level (0 to 7)", ".1f"),
     "residents_quiet": ("residents quiet (persons)", ",.0f"),
@@ -274,8 +313,8 @@ OUTCOME_LABELS = {
     "saf_at_line": ("SAF at the line (troops)", ",.0f"),
     "armed_members": ("armed-group members (persons)", ",.0f"),
     "armed_arms": ("armed-group weapons (count)", ",.0f"),
-    "saf_threat": ("SAF threat (0 to 1)", ".2f"),
-    "deterrence": ("deterrence (0 to 1)", ".2f"),
+    "saf_threat": ("threat perceived by Belgrade (index)", ".2f"),
+    "deterrence": ("KFOR deterrence (index)", ".3f"),
     "arrests": ("arrests, cumulative (persons)", ",.0f"),
     **{f"injured_{a}": (f"{ACTOR_LABELS[a]} injured, cumulative (persons)", ",.0f") for a in ACTORS},
     **{f"killed_{a}": (f"{ACTOR_LABELS[a]} killed, cumulative (persons)", ",.0f") for a in ACTORS},
@@ -580,54 +619,88 @@ def incident_map_animated(
     n_runs: int,
     ts: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """The incident map with a day slider and a play button that replays the crisis day by day."""
+    """The incident map with a day slider and a play button that replays the crisis day by day.
+
+    Each frame carries one trace for all incident kinds (symbols and colours per point) and one
+    caption trace, so a 275-day crisis stays a small page that builds in well under a second.
+    """
     pf = _place_frame(places)
     fig = _map_base(pf, "Incidents day by day: press play or drag the slider", height=680)
     if pf.empty:
         return _no_data(fig, "summary.json lists no places with coordinates")
     counts = incident_counts(events, n_runs, per_day=True)
     kinds = sorted(counts["kind"].unique()) if len(counts) else []
-    if ts is not None and not ts.empty:
-        dates = sorted(pd.to_datetime(ts["date"].unique()))
-    else:
-        dates = sorted(pd.to_datetime(events["date"].unique()))
+    source = ts if ts is not None and not ts.empty else events
+    dates = sorted(pd.to_datetime(source["date"].unique()))
     if not dates:
         return fig
     shares = level_shares(ts) if ts is not None and not ts.empty else None
-    placed = _placed(counts, kinds, pf)
-    by_day_kind = {key: _points(g) for key, g in placed.groupby(["date", "kind"], sort=False)}
-    nothing = _points(placed.iloc[0:0])
-    for kind in kinds:
-        fig.add_trace(_kind_legend(kind))
-    n_base = len(fig.data)
+    placed = _placed(counts, kinds, pf).sort_values("date", kind="stable")
+    colour = {k: KIND_STYLE.get(k, (OKABE_ITO["grey"], "circle"))[0] for k in kinds}
+    symbol = {k: KIND_STYLE.get(k, (OKABE_ITO["grey"], "circle"))[1] for k in kinds}
+    fill = {k: colour[k] if symbol[k].endswith("open") else rgba(colour[k], 0.75) for k in kinds}
+    placed = placed.assign(
+        kind_label=[esc(KIND_LABELS.get(k, k)) for k in placed["kind"]],
+        symbol=placed["kind"].map(symbol), fill=placed["kind"].map(fill), edge=placed["kind"].map(colour),
+    )  # fmt: skip
+    columns = ["x", "y", "msize", "symbol", "fill", "edge", "kind_label", "label", "share", "mean_size",
+               "injured", "killed"]  # fmt: skip
+    arrays = {c: placed[c].to_numpy() for c in columns}
+    starts = placed["date"].to_numpy()
+    index = {pd.Timestamp(d): (lo, hi) for d, lo, hi in _runs_of(starts)}
 
-    def day_data(d: pd.Timestamp) -> list[dict[str, Any]]:
-        out = []
-        for kind in kinds:
-            p = by_day_kind.get((d, kind), nothing)
-            out.append({"type": "scatter", "x": p["x"], "y": p["y"], "marker": {"size": p["marker.size"]},
-                        "customdata": p["customdata"]})  # fmt: skip
-        return out
+    def incidents(d: pd.Timestamp) -> dict[str, Any]:
+        lo, hi = index.get(d, (0, 0))
+        a = {c: arrays[c][lo:hi].tolist() for c in columns}
+        return {
+            "type": "scatter", "x": a["x"], "y": a["y"],
+            "marker": {"size": a["msize"], "symbol": a["symbol"], "color": a["fill"],
+                       "line": {"color": a["edge"], "width": 1.5}},
+            "customdata": [list(r) for r in zip(a["kind_label"], a["label"], a["share"], a["mean_size"],
+                                                a["injured"], a["killed"], strict=True)],
+        }  # fmt: skip
 
     def caption(d: pd.Timestamp) -> dict[str, Any]:
         text = f"<b>{d:%a %d %b %Y}</b>"
         if shares is not None and d in shares.index:
             s = shares.loc[d]
             text += f"<br>runs at L3 or above: {s[3:].sum():.0%}<br>at L5 or above: {s[5:].sum():.0%}"
-        return {"text": text, "xref": "paper", "yref": "paper", "x": 0.01, "y": 0.99, "xanchor": "left",
-                "yanchor": "top", "showarrow": False, "align": "left", "bgcolor": "rgba(255,255,255,0.85)",
-                "bordercolor": "#999999", "borderwidth": 1, "font": {"size": 13}}  # fmt: skip
+        return {"type": "scatter", "x": [0.01], "y": [0.98], "text": [text]}
 
     for kind in kinds:
-        fig.add_trace(_kind_trace(kind, by_day_kind.get((dates[0], kind), nothing), "on this day"))
+        fig.add_trace(_kind_legend(kind))
+    first = incidents(dates[0])
+    fig.add_trace(
+        go.Scatter(
+            x=first["x"], y=first["y"], mode="markers", name="incidents", showlegend=False,
+            marker=first["marker"], customdata=first["customdata"],
+            hovertemplate=(
+                "<b>%{customdata[0]}</b> at %{customdata[1]}<br>in %{customdata[2]:.0%} of runs on this day"
+                "<br>mean size %{customdata[3]:,.0f}<br>per run: %{customdata[4]:.2f} injured, "
+                "%{customdata[5]:.2f} killed<extra></extra>"
+            ),
+        )
+    )  # fmt: skip
+    i_incidents = len(fig.data) - 1
+    cap = caption(dates[0])
+    fig.add_trace(
+        go.Scatter(
+            x=cap["x"], y=cap["y"], text=cap["text"], mode="text", textposition="bottom right",
+            textfont={"size": 13, "color": "#222222"}, xaxis="x2", yaxis="y2", hoverinfo="skip",
+            showlegend=False, name="day",
+        )
+    )  # fmt: skip
+    i_caption = len(fig.data) - 1
     fig.add_trace(_place_labels(pf))
-    trace_ids = list(range(n_base, n_base + len(kinds)))
-    fig.frames = [
-        go.Frame(name=f"{d:%Y-%m-%d}", data=day_data(d), traces=trace_ids, layout={"annotations": [caption(d)]})
+    frames = [
+        go.Frame(name=f"{d:%Y-%m-%d}", data=[incidents(d), caption(d)], traces=[i_incidents, i_caption])
         for d in dates
     ]
+    fig.frames = frames
     fig.update_layout(
-        annotations=[caption(dates[0])],
+        xaxis2={"overlaying": "x", "range": [0, 1], "visible": False, "fixedrange": True},
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        legend={"itemclick": False, "itemdoubleclick": False},
         sliders=[{
             "active": 0, "x": 0.18, "len": 0.82, "y": -0.02, "yanchor": "top", "pad": {"t": 30},
             "currentvalue": {"prefix": "day: ", "font": {"size": 14, "color": "#222222"}},
@@ -654,3 +727,13 @@ def incident_map_animated(
         margin={"l": 70, "r": 200, "t": 70, "b": 130},
     )  # fmt: skip
     return fig
+
+
+def _runs_of(values: np.ndarray) -> list[tuple[Any, int, int]]:
+    """(value, start, stop) of each run of equal values in a sorted array."""
+    if len(values) == 0:
+        return []
+    cuts = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate([[0], cuts])
+    stops = np.concatenate([cuts, [len(values)]])
+    return [(values[a], int(a), int(b)) for a, b in zip(starts, stops, strict=True)]

@@ -27,7 +27,7 @@ from sim.views import figures as F
 from sim.views import sweep_figures as S
 from sim.views.data import ResultData, load_result
 from sim.views.palette import FONT
-from sim.views.tables import headline_table, provenance_rows
+from sim.views.tables import headline_table, parameter_table, provenance_rows
 
 PLOTLY_CONFIG: dict[str, Any] = {
     "displaylogo": False,
@@ -81,8 +81,8 @@ def run_sections(data: ResultData) -> list[Section]:
             "escalation", "Escalation over time", "",
             [Figure("escalation_levels", F.level_heat_strip(ts, tl),
                     "Each column is one day; the darker a cell, the larger the share of runs at that level on "
-                    "that day. Triangles above the strip are the scenario's timeline events (hover for the "
-                    "full label)."),
+                    "that day. Numbered triangles above the strip are the scenario's timeline events, listed "
+                    "in full under Scenario and provenance."),
              Figure("tension", F.tension_band(ts, tl), band + marks)],
         ),
         Section(
@@ -122,9 +122,21 @@ def scenario_section(data: ResultData) -> Section:
     blocks: list[Figure | str] = ["<h3>Provenance</h3>", kv_table(provenance_rows(data.summary))]
     if data.timeline:
         rows = pd.DataFrame(
-            [{"date": f"{t['date']:%d %b %Y}", "kind": t["kind"], "label": t["label"]} for t in data.timeline]
-        )
-        blocks += ["<h3>Timeline</h3>", html_table(rows, ["date", "kind", "label"], ["Date", "Kind", "Event"])]
+            [{"n": i + 1, "date": f"{t['date']:%d %b %Y}", "kind": t["kind"], "label": t["label"]}
+             for i, t in enumerate(data.timeline)]
+        )  # fmt: skip
+        blocks += ["<h3>Timeline</h3>",
+                   html_table(rows, ["n", "date", "kind", "label"], ["#", "Date", "Kind", "Event"])]  # fmt: skip
+    params = parameter_table(data.summary)
+    if len(params):
+        n_assumed = int(params["source"].str.lower().str.contains("assumption").sum())
+        blocks += [
+            f"<details><summary>Parameters and their sources ({len(params):,} numbers; {n_assumed:,} marked "
+            "assumption)</summary>",
+            html_table(params, ["path", "value", "unit", "source", "range", "note", "where"],
+                       ["Parameter", "Value", "Unit", "Source", "Assumption range", "Note", "File:line"]),
+            "</details>",
+        ]  # fmt: skip
     if data.places:
         rows = pd.DataFrame(data.places)
         blocks += [
@@ -222,7 +234,9 @@ figure.plot {{ margin: .8rem 0 1.4rem; }}
 p.caption {{ color: #555; font-size: .92rem; margin: .2rem .5rem 0; max-width: 70rem; }}
 table {{ border-collapse: collapse; font-size: .92rem; margin: .4rem 0 1rem; }}
 th, td {{ border-bottom: 1px solid #e5e5e5; padding: .3rem .7rem; text-align: left; vertical-align: top; }}
-table.data thead th {{ background: #f0f3f7; }}
+table.data thead th {{ background: #f0f3f7; position: sticky; top: 2.2rem; }}
+details {{ margin: .6rem 0; }}
+details summary {{ cursor: pointer; font-weight: 600; color: #14365d; }}
 table.kv th {{ font-weight: 600; color: #444; white-space: nowrap; }}
 table.kv td {{ font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: .85rem;
                word-break: break-all; }}

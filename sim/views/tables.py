@@ -69,7 +69,8 @@ def headline_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-PROVENANCE_SKIP = {"places", "timeline"}
+PROVENANCE_SKIP = {"places", "timeline", "headline"}
+PARAMETER_LISTS = ("rows", "bare", "settings")  # shown as their own table, not flattened
 
 
 def provenance_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -88,6 +89,38 @@ def provenance_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             out.append((prefix, "" if value is None else str(value)))
 
     for key, value in summary.items():
-        if key not in PROVENANCE_SKIP:
-            walk(str(key), value)
+        if key in PROVENANCE_SKIP:
+            continue
+        if key == "provenance" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in PARAMETER_LISTS}
+        walk(str(key), value)
     return out
+
+
+PARAMETER_COLUMNS = ["path", "value", "unit", "source", "range", "note", "where"]
+
+
+def parameter_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """Every number of the scenario with its unit, source or assumption range, and file:line."""
+    prov = summary.get("provenance")
+    rows = prov.get("rows") if isinstance(prov, dict) else None
+    if not isinstance(rows, list):
+        return pd.DataFrame(columns=PARAMETER_COLUMNS)
+    out = []
+    for r in rows:
+        if not isinstance(r, dict):
+            continue
+        rng = r.get("range")
+        where = f"{r.get('file') or ''}:{r.get('line')}" if r.get("line") is not None else str(r.get("file") or "")
+        out.append({
+            "path": r.get("path", ""), "value": _plain(r.get("value")), "unit": r.get("unit") or "",
+            "source": r.get("source") or "", "note": r.get("note") or "", "where": where,
+            "range": f"{_plain(rng[0])} to {_plain(rng[1])}" if isinstance(rng, list) and len(rng) == 2 else "",
+        })  # fmt: skip
+    return pd.DataFrame(out, columns=PARAMETER_COLUMNS)
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return "" if v is None else str(v)

@@ -279,7 +279,7 @@ def test_remove_outside_extends(tmp_path: Path, mini_text: str) -> None:
         ("a: &a [1, *a]\n", 1, "recursive"),
         ("- 1\n- 2\n", 1, "must be a mapping"),
         ("# only a comment\n", 1, "no YAML content"),
-        ("name: x\ntitle: [unclosed\n", 3, "YAML syntax"),
+        ("name: x\ntitle: [unclosed\n", 2, "YAML syntax"),
         ("name: x\n---\nname: y\n", 2, "YAML syntax"),
     ],
 )

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.analysis.adaptive import fixed_design_runs, needs_more, trials_for_width
+from sim.analysis.intervals import wilson
+
+
+def test_points_with_wide_or_straddling_intervals_need_more():
+    table = needs_more(successes=[0, 50, 10, 10], trials=[400, 100, 100, 100], target_width=0.15, threshold=0.1)
+    assert table["too_wide"].tolist() == [False, True, False, False]
+    assert table["straddles"].tolist() == [False, False, True, True]
+    assert table["more"].tolist() == [False, True, True, True]
+    assert table["suggested"].iloc[0] == 0 and (table["suggested"].iloc[1:] >= 1).all()
+
+
+def test_the_cap_stops_further_replication():
+    table = needs_more([5], [100], target_width=0.01, max_trials=100)
+    assert not table["more"].iloc[0] and table["suggested"].iloc[0] == 0
+
+
+def test_suggested_runs_reach_the_target_width_at_the_observed_proportion():
+    table = needs_more([30], [100], target_width=0.1)
+    n = 100 + int(table["suggested"].iloc[0])
+    lo, hi = wilson(0.3 * n, n)
+    assert float(hi - lo) <= 0.1
+    lo, hi = wilson(0.3 * (n - 1), n - 1)
+    assert float(hi - lo) > 0.1
+
+
+def test_trials_for_width_is_the_smallest_n():
+    for p in (0.0, 0.05, 0.5):
+        n = trials_for_width(p, 0.08)
+        assert float(np.diff(wilson(p * n, n))[0]) <= 0.08 + 1e-12
+        assert float(np.diff(wilson(p * (n - 1), n - 1))[0]) > 0.08
+
+
+def test_fixed_design_needs_what_its_hardest_point_needs():
+    s = np.array([0, 0, 0, 50])
+    n = np.array([40, 40, 40, 200])  # the 0.25 point got more runs; the zeros few
+    out = fixed_design_runs(s, n)
+    widest = max(float(h - lo) for lo, h in zip(*wilson(s, n), strict=True))
+    assert out["widest"] == pytest.approx(widest)
+    assert out["per_point"] == trials_for_width(0.25, widest)
+    assert out["fixed_runs"] == 4 * out["per_point"]
+    assert out["runs_saved"] == out["fixed_runs"] - 320 and out["runs_saved"] > 0
