@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "sim.run_commands",
     "sim.analysis.commands",
     "sim.sweep.commands",
+    "sim.views.commands",
 )
 
 for _name in COMMAND_MODULES:

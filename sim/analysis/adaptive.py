@@ -45,7 +45,9 @@ def needs_more(
     lo, hi = proportion_interval(s, n, conf, method)
     width = hi - lo
     too_wide = width > target_width
-    straddles = (lo <= threshold) & (hi >= threshold) if threshold is not None else np.zeros(s.shape, dtype=bool)
+    straddles = (
+        (lo <= threshold) & (hi >= threshold) if threshold is not None else np.zeros(s.shape, dtype=bool)
+    )
     room = np.full(s.shape, True) if max_trials is None else n < max_trials
     more = (too_wide | straddles) & room
     p = np.divide(s, n, out=np.zeros_like(s), where=n > 0)

@@ -32,7 +32,9 @@ class CartResult:
     def text(self) -> str:
         lines = []
         for r in self.rules.sort_values("density", ascending=False).itertuples():
-            lines.append(f"IF {r.rule} THEN P = {r.density:.2f} (n = {r.n}, covers {r.coverage:.0%} of cases)")
+            lines.append(
+                f"IF {r.rule} THEN P = {r.density:.2f} (n = {r.n}, covers {r.coverage:.0%} of cases)"
+            )
         return "\n".join(lines)
 
 
@@ -99,7 +101,9 @@ def _path_rule(conds: list[tuple[str, str, float]], origin: dict[str, str]) -> s
                 parts.append(f"{factor} in {{{', '.join(left)}}}")
             else:
                 gone = sorted(excludes[factor])
-                parts.append(f"{factor} != {gone[0]}" if len(gone) == 1 else f"{factor} not in {{{', '.join(gone)}}}")
+                parts.append(
+                    f"{factor} != {gone[0]}" if len(gone) == 1 else f"{factor} not in {{{', '.join(gone)}}}"
+                )
         else:
             lo, hi = ranges[factor]
             if np.isfinite(lo) and np.isfinite(hi):

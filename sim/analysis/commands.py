@@ -24,7 +24,9 @@ def _weights(items: list[str]) -> dict[str, float]:
                 raise ValueError
             out[path.strip()] = float(value)
         except ValueError:
-            raise UserError(f"--cost-weight {item!r}: expected PATH=NUMBER, e.g. posture.kfor.troops_north=1") from None
+            raise UserError(
+                f"--cost-weight {item!r}: expected PATH=NUMBER, e.g. posture.kfor.troops_north=1"
+            ) from None
     return out
 
 
@@ -32,13 +34,19 @@ def analyze(
     sweep_dir: Annotated[Path, typer.Argument(help="a sweep folder (manifest.json, design.parquet, runs/)")],
     outcome: Annotated[
         list[str] | None,
-        typer.Option("--outcome", "-o", help="outcome to analyse (repeat); default p_l5plus p_l7 casualties days_l3plus"),
+        typer.Option(
+            "--outcome",
+            "-o",
+            help="outcome to analyse (repeat); default p_l5plus p_l7 casualties days_l3plus",
+        ),
     ] = None,
     level: Annotated[int, typer.Option(help="scenario discovery explains peak level >= this")] = 5,
     threshold: Annotated[float, typer.Option(help="frontier: the P(L5+) a posture must stay under")] = 0.1,
     cost_weight: Annotated[
         list[str] | None,
-        typer.Option("--cost-weight", help="PATH=W troop-equivalents per unit (repeat); replaces the defaults"),
+        typer.Option(
+            "--cost-weight", help="PATH=W troop-equivalents per unit (repeat); replaces the defaults"
+        ),
     ] = None,
     readiness_exponent: Annotated[
         float, typer.Option(help="cost of shorter notice: reserve x (7 / readiness_days) ^ e")
@@ -109,7 +117,12 @@ def show(result, folder: Path) -> None:
         t = Table(title=f"Sensitivity ({key}, top 3 per outcome)", show_lines=False)
         for col in ("outcome", "factor", key, "95% interval"):
             t.add_column(col)
-        top = sens[sens["index"] == key].sort_values("value", ascending=False).groupby("outcome", sort=False).head(3)
+        top = (
+            sens[sens["index"] == key]
+            .sort_values("value", ascending=False)
+            .groupby("outcome", sort=False)
+            .head(3)
+        )
         for r in top.itertuples():
             t.add_row(r.outcome, r.factor, f"{r.value:.3f}", f"[{r.lo:.3f}, {r.hi:.3f}]")
         console.print(t)
@@ -120,25 +133,27 @@ def show(result, folder: Path) -> None:
         console.print(f"[bold]CART[/] densest leaf: {first}")
     front = result.tables["frontier"]
     if len(front):
+        pareto, straddle, thr = int(front["on_frontier"].sum()), int(front["straddles"].sum()), info["threshold"]
         pick = front[front["cheapest_below"]]
         if len(pick):
             r = pick.iloc[0]
             console.print(
-                f"[bold]Frontier[/]: cheapest posture surely under P = {info['threshold']:g}: cost {r['cost']:.0f}, "
-                f"P = {r['p']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]; "
-                f"{int(front['on_frontier'].sum())} on the Pareto set, {int(front['straddles'].sum())} straddle"
+                f"[bold]Frontier[/]: cheapest posture surely under P = {thr:g}: cost {r['cost']:.0f}, "
+                f"P = {r['p']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]; {pareto} on the Pareto set, {straddle} straddle"
             )
         else:
             console.print(
-                f"[bold]Frontier[/]: {int(front['on_frontier'].sum())} postures on the Pareto set; none surely under "
-                f"P = {info['threshold']:g} ({int(front['straddles'].sum())} straddle)"
+                f"[bold]Frontier[/]: {pareto} postures on the Pareto set; none surely under P = {thr:g} "
+                f"({straddle} straddle)"
             )
     nm = result.tables["nonmonotonic"]
     if len(nm):
         flagged = nm[nm["flagged"]]
         for r in flagged.itertuples():
             if r.kind == "shape":
-                console.print(f"[bold]Non-monotonic[/]: {r.outcome} is {r.shape} in {r.factor} (p = {r.p_adjusted:.2g})")
+                console.print(
+                    f"[bold]Non-monotonic[/]: {r.outcome} is {r.shape} in {r.factor} (p = {r.p_adjusted:.2g})"
+                )
             else:
                 console.print(f"[bold]Opposite effects[/]: {r.factor} {r.shape}")
     for note in result.notes:

@@ -48,7 +48,9 @@ COLUMNS = [
 ]
 
 
-def pair_runs(base_runs: pd.DataFrame, variant_runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int, bool]:
+def pair_runs(
+    base_runs: pd.DataFrame, variant_runs: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, int, bool]:
     """The finished runs of both sides matched on replication, in the same order.
 
     Returns (base, variant, number of replications dropped because one side failed or is
@@ -58,13 +60,17 @@ def pair_runs(base_runs: pd.DataFrame, variant_runs: pd.DataFrame) -> tuple[pd.D
         if "replication" not in runs.columns:
             raise UserError(f"paired comparison: the {side} runs table has no replication column")
         if runs["replication"].duplicated().any():
-            raise UserError(f"paired comparison: the {side} runs repeat a replication number; pass one posture")
+            raise UserError(
+                f"paired comparison: the {side} runs repeat a replication number; pass one posture"
+            )
     b, v = ok_runs(base_runs), ok_runs(variant_runs)
     reps = np.intersect1d(b["replication"].to_numpy(), v["replication"].to_numpy())
     everything = np.union1d(base_runs["replication"].to_numpy(), variant_runs["replication"].to_numpy())
     b = b.set_index("replication").loc[reps].reset_index()
     v = v.set_index("replication").loc[reps].reset_index()
-    common = bool("seed" in b.columns and "seed" in v.columns and (b["seed"].to_numpy() == v["seed"].to_numpy()).all())
+    common = bool(
+        "seed" in b.columns and "seed" in v.columns and (b["seed"].to_numpy() == v["seed"].to_numpy()).all()
+    )
     return b, v, int(everything.size - reps.size), common
 
 
@@ -72,7 +78,10 @@ def _bootstrap(d: np.ndarray, conf: float, n_boot: int, seed: int) -> tuple[floa
     rng = np.random.default_rng(seed)
     chunk = max(1, 2_000_000 // d.size)  # bound memory to a few million indices at a time
     means = np.concatenate(
-        [d[rng.integers(0, d.size, size=(min(chunk, n_boot - k), d.size))].mean(axis=1) for k in range(0, n_boot, chunk)]
+        [
+            d[rng.integers(0, d.size, size=(min(chunk, n_boot - k), d.size))].mean(axis=1)
+            for k in range(0, n_boot, chunk)
+        ]
     )
     a = (1 - conf) / 2
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))

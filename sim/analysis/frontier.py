@@ -2,7 +2,8 @@
 
 Cost is counted in troop-equivalents from the posture factors of the design:
 
-    cost = w_troops * troops_north + w_reserve * reinforcement_size * (ref_days / max(readiness_days, floor))^e
+    cost = w_troops * troops_north
+         + w_reserve * reinforcement_size * (ref_days / max(readiness_days, floor)) ^ e
 
 Troops in the north count one each. A reserve counts in proportion to its size, scaled by how
 quickly it must be able to move: the reference is KFOR's Operational Reserve Force at 7-day
@@ -51,7 +52,9 @@ class CostModel:
         d = np.maximum(np.asarray(days, dtype=float), self.floor_days)
         return (self.reference_days / d) ** self.exponent
 
-    def cost(self, table: pd.DataFrame, constants: dict[str, float] | None = None) -> tuple[pd.Series, list[str]]:
+    def cost(
+        self, table: pd.DataFrame, constants: dict[str, float] | None = None
+    ) -> tuple[pd.Series, list[str]]:
         """Cost per row and the terms used. Factors absent from ``table`` come from ``constants``.
 
         A term whose factor is neither varied nor given a constant is left out: it would add the

@@ -165,14 +165,21 @@ def detect(
             }
             for shape, pv, at in (("inverted_u", p_peak, at_peak), ("u", p_trough, at_trough)):
                 shape_rows.append(
-                    {**base, "shape": shape, "p_value": pv, "extreme_at": table["x"].iloc[at] if at >= 0 else None}
+                    {
+                        **base,
+                        "shape": shape,
+                        "p_value": pv,
+                        "extreme_at": table["x"].iloc[at] if at >= 0 else None,
+                    }
                 )
 
     rho_table = pd.DataFrame(rho_rows, columns=["factor", "outcome", "rho", "lo", "hi", "p"])
     rho_table["p_adjusted"] = holm(rho_table["p"].to_numpy()) if len(rho_table) else []
-    rho_table["sign"] = np.where(
-        rho_table["p_adjusted"] < alpha, np.sign(rho_table["rho"]).astype(int), 0
-    ) if len(rho_table) else []
+    rho_table["sign"] = (
+        np.where(rho_table["p_adjusted"] < alpha, np.sign(rho_table["rho"]).astype(int), 0)
+        if len(rho_table)
+        else []
+    )
 
     rows = []
     shapes = pd.DataFrame(shape_rows)
@@ -196,7 +203,9 @@ def detect(
                     "flagged": bool(len(hit)),
                     "p_value": float(best["p_value"]),
                     "p_adjusted": float(best["p_adjusted"]),
-                    "extreme_at": float(best["extreme_at"]) if len(hit) and best["extreme_at"] is not None else None,
+                    "extreme_at": float(best["extreme_at"])
+                    if len(hit) and best["extreme_at"] is not None
+                    else None,
                     "rho": float(r["rho"]),
                     "rho_lo": float(r["lo"]),
                     "rho_hi": float(r["hi"]),

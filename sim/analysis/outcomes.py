@@ -99,11 +99,15 @@ def run_values(runs: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
         try:
             out[name] = o.per_run(runs).to_numpy()
         except KeyError as err:
-            raise UserError(f"outcome {name!r} needs column {err.args[0]!r}, which the runs table lacks") from None
+            raise UserError(
+                f"outcome {name!r} needs column {err.args[0]!r}, which the runs table lacks"
+            ) from None
     return out
 
 
-def point_table(runs: pd.DataFrame, names: Sequence[str], by: str | Sequence[str] = "point_id") -> pd.DataFrame:
+def point_table(
+    runs: pd.DataFrame, names: Sequence[str], by: str | Sequence[str] = "point_id"
+) -> pd.DataFrame:
     """Per design point: ``n_runs`` and each outcome's mean, plus ``<name>_successes`` for binary ones."""
     keys = [by] if isinstance(by, str) else list(by)
     runs = ok_runs(runs)

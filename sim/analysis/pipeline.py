@@ -66,7 +66,9 @@ def analyze(data: SweepData, opts: Options | None = None) -> Analysis:
     if not 0 <= opts.level <= 7:
         raise UserError(f"--level {opts.level}: escalation levels run from 0 to 7")
     if not 0 < opts.threshold < 1:
-        raise UserError(f"--threshold {opts.threshold}: a probability threshold lies strictly between 0 and 1")
+        raise UserError(
+            f"--threshold {opts.threshold}: a probability threshold lies strictly between 0 and 1"
+        )
     if not resolve_binary(opts.frontier_outcome):
         raise UserError(f"frontier outcome {opts.frontier_outcome!r} is not a probability")
     ok = outcomes.ok_runs(data.runs)

@@ -202,9 +202,7 @@ def numeric_design(design: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     cols = []
     for name in names:
         col = design[name]
-        if pd.api.types.is_bool_dtype(col):
-            cols.append(col.astype("float64").to_numpy())
-        elif pd.api.types.is_numeric_dtype(col):
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
             cols.append(col.astype("float64").to_numpy())
         else:
             order = sorted(col.dropna().astype(str).unique())
@@ -247,7 +245,9 @@ def analyze_sensitivity(
     if unit is not None:
         raw = np.asarray(unit, dtype=float)
         if raw.shape != (len(design), len(names)):
-            notes.append(f"sensitivity skipped: the unit sample is {raw.shape}, the design {len(design)} x {len(names)}")
+            notes.append(
+                f"sensitivity skipped: the unit sample is {raw.shape}, the design {len(design)} x {len(names)}"
+            )
             return SensitivityResult(empty_table(), notes)
     else:
         missing = [n for n in names if n not in design.columns]
@@ -271,7 +271,9 @@ def analyze_sensitivity(
         x_all = raw.astype(float) if unit is not None else numeric_design(design, names)
         cats = [n for n in names if n in design.columns and not pd.api.types.is_numeric_dtype(design[n])]
         if cats:
-            notes.append(f"Morris: the sign of mu for categorical {', '.join(cats)} follows level order; read mu*")
+            notes.append(
+                f"Morris: the sign of mu for categorical {', '.join(cats)} follows level order; read mu*"
+            )
 
     frames = []
     merged = design[["point_id"]].merge(points, on="point_id", how="left")
@@ -292,6 +294,8 @@ def analyze_sensitivity(
         if kind in SOBOL_KINDS:
             frames.append(sobol_indices(problem, yk, outcome, layout, conf, num_resamples, seed))
         else:
-            frames.append(morris_indices(problem, x_all[keep], yk, outcome, num_levels, conf, num_resamples, seed))
+            frames.append(
+                morris_indices(problem, x_all[keep], yk, outcome, num_levels, conf, num_resamples, seed)
+            )
     table = pd.concat(frames, ignore_index=True) if frames else empty_table()
     return SensitivityResult(table, notes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-F, I, S, B = pa.float64(), pa.int64(), pa.string(), pa.bool_()
+F, INT, S, B = pa.float64(), pa.int64(), pa.string(), pa.bool_()
 
 
 def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
@@ -20,39 +20,39 @@ def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
 SCHEMAS: dict[str, pa.Schema] = {
     "sensitivity": _schema(
         ("method", S), ("outcome", S), ("factor", S), ("factor_b", S), ("index", S),
-        ("value", F), ("conf", F), ("lo", F), ("hi", F), ("n", I),
+        ("value", F), ("conf", F), ("lo", F), ("hi", F), ("n", INT),
     ),
     "prim_trajectory": _schema(
-        ("step", I), ("phase", S), ("coverage", F), ("density", F), ("mass", F), ("n", I),
-        ("n_restricted", I), ("restricted", S), ("box", S), ("chosen", B), ("level", I),
+        ("step", INT), ("phase", S), ("coverage", F), ("density", F), ("mass", F), ("n", INT),
+        ("n_restricted", INT), ("restricted", S), ("box", S), ("chosen", B), ("level", INT),
     ),
     "prim_box": _schema(
         ("factor", S), ("kind", S), ("lo", F), ("hi", F), ("levels", pa.list_(S)), ("full_lo", F),
         ("full_hi", F), ("full_levels", pa.list_(S)), ("restricted", B), ("qp_value", F), ("rule", S),
-        ("coverage", F), ("density", F), ("mass", F), ("n", I), ("step", I), ("level", I),
+        ("coverage", F), ("density", F), ("mass", F), ("n", INT), ("step", INT), ("level", INT),
     ),
     "cart_rules": _schema(
-        ("leaf", I), ("rule", S), ("n", I), ("cases", I), ("density", F), ("coverage", F), ("mass", F),
-        ("predicted", B), ("depth", I), ("cv_balanced_accuracy", F), ("level", I),
+        ("leaf", INT), ("rule", S), ("n", INT), ("cases", INT), ("density", F), ("coverage", F), ("mass", F),
+        ("predicted", B), ("depth", INT), ("cv_balanced_accuracy", F), ("level", INT),
     ),
     "nonmonotonic": _schema(
         ("kind", S), ("factor", S), ("outcome", S), ("outcome_b", S), ("shape", S), ("flagged", B),
         ("p_value", F), ("p_adjusted", F), ("extreme_at", F), ("rho", F), ("rho_lo", F), ("rho_hi", F),
-        ("rho_b", F), ("rho_b_lo", F), ("rho_b_hi", F), ("bin_x", pa.list_(F)), ("bin_n", pa.list_(I)),
+        ("rho_b", F), ("rho_b_lo", F), ("rho_b_hi", F), ("bin_x", pa.list_(F)), ("bin_n", pa.list_(INT)),
         ("bin_mean", pa.list_(F)), ("bin_lo", pa.list_(F)), ("bin_hi", pa.list_(F)), ("coding", S),
     ),
 }  # fmt: skip
 
 FRONTIER_TAIL = _schema(
-    ("cost", F), ("successes", I), ("trials", I), ("points", I), ("outcome", S), ("p", F), ("lo", F),
+    ("cost", F), ("successes", INT), ("trials", INT), ("points", INT), ("outcome", S), ("p", F), ("lo", F),
     ("hi", F), ("threshold", F), ("below", B), ("above", B), ("straddles", B), ("on_frontier", B),
     ("cheapest_below", B), ("cheapest_estimate", B), ("interval", S),
 )  # fmt: skip
 
 COMPARISON = _schema(
-    ("outcome", S), ("label", S), ("n_pairs", I), ("base", F), ("variant", F), ("difference", F),
-    ("lo", F), ("hi", F), ("excludes_zero", B), ("method", S), ("both", I), ("base_only", I),
-    ("variant_only", I), ("neither", I), ("common_seeds", B), ("dropped", I),
+    ("outcome", S), ("label", S), ("n_pairs", INT), ("base", F), ("variant", F), ("difference", F),
+    ("lo", F), ("hi", F), ("excludes_zero", B), ("method", S), ("both", INT), ("base_only", INT),
+    ("variant_only", INT), ("neither", INT), ("common_seeds", B), ("dropped", INT),
 )  # fmt: skip
 """The table of :func:`sim.analysis.comparison.paired_differences`, for ``comparison.parquet``."""
 

@@ -22,7 +22,7 @@ from sim.model.forces import KforUnit, KsfUnit, PoliceUnit
 from sim.model.geography import Geography
 from sim.model.ladder import DayObservations, day_intensity, level
 from sim.model.legitimacy import Legitimacy
-from sim.model.residents import ResidentLayer, choose_per_group
+from sim.model.residents import ResidentLayer, activation, arrest_probability, choose_per_group
 from sim.model.serbia import CROSSING, SerbianForces
 from sim.results import ACTORS, RunResult
 from sim.scenario.schema import Scenario
@@ -222,16 +222,22 @@ class EscalationModel(mesa.Model):
         eps = self.mech.epstein
         res = self.residents
         res.threshold = eps.threshold + eps.fatigue_per_day * self.fatigue
+        self.grievance = res.grievance(self.legitimacy.value)
         per = self.persons_per_agent
-        others = self.crowd_prev[self.resident_site].astype(np.float64)
+        seen = self.crowd_prev.astype(np.float64)  # actives each site's residents count, in persons
         if self.called_sites:
-            aggrieved = res.free & (res.grievance(self.legitimacy.value) > res.threshold)
+            aggrieved = res.free & (self.grievance > res.threshold)
             expected = np.bincount(self.resident_site[aggrieved], minlength=self.geo.n) * per
-            called = np.isin(self.resident_site, list(self.called_sites))
-            others = np.where(called, np.maximum(others, expected[self.resident_site]), others)
+            called = np.zeros(self.geo.n, dtype=bool)
+            called[list(self.called_sites)] = True
+            seen = np.where(called, np.maximum(seen, expected), seen)
             self.called_sites = set()
-        others = np.maximum(others - per * res.active, 0)
-        res.update_activation(self.legitimacy.value, deterrent[self.resident_site], others)
+        # P depends only on the site and on whether the resident is itself among the actives,
+        # so it is computed per site and gathered: the same as evaluating it per resident
+        p_quiet = arrest_probability(deterrent, seen, eps.k)
+        p_active = arrest_probability(deterrent, np.maximum(seen - per, 0.0), eps.k)
+        p = np.where(res.active, p_active[self.resident_site], p_quiet[self.resident_site])
+        res.active = activation(self.grievance, res.risk_aversion, p, res.threshold) & res.free
         if eps.fatigue_per_day > 0:
             self.fatigue *= 0.5 ** (self.calendar.step_days / eps.fatigue_half_life_days)
             self.fatigue[res.active] += self.calendar.step_days
@@ -314,7 +320,7 @@ class EscalationModel(mesa.Model):
             return
         p = self.mech.armed_groups
         isr = self.posture.kfor.isr_coverage
-        aggrieved = self.residents.free & (self.residents.grievance(self.legitimacy.value) > p.recruit_grievance)
+        aggrieved = self.residents.free & (self.grievance > p.recruit_grievance)
         eligible = int(round(np.count_nonzero(aggrieved) * self.persons_per_agent))
         police_north = self.strength_by_place(self.police_units())[self.geo.in_kosovo].sum()
         kfor_north = kfor_at.sum()

@@ -34,10 +34,10 @@ from sim.sweep.spec import (
     Table,
     factor_names,
 )
-
-DESIGNS = (FullFactorial, LatinHypercube, Sobol, Morris, Table)
 from sim.sweep.store import digest, run_key
 from sim.sweep.tasks import RunSpec
+
+DESIGNS = (FullFactorial, LatinHypercube, Sobol, Morris, Table)
 
 
 @dataclass

@@ -106,7 +106,9 @@ def make_store(tmp_path: Path):
             runs.loc[: failed - 1, "error"] = "RuntimeError: synthetic failure"
         half = len(runs) // 2
         for i, part in enumerate((runs.iloc[:half], runs.iloc[half:])):
-            store.write_task(f"t{i}", {"runs": pa.Table.from_pandas(part, schema=RUNS_PART_SCHEMA, preserve_index=False)})
+            store.write_task(
+                f"t{i}", {"runs": pa.Table.from_pandas(part, schema=RUNS_PART_SCHEMA, preserve_index=False)}
+            )
         return root
 
     return make

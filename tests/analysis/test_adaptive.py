@@ -8,7 +8,9 @@ from sim.analysis.intervals import wilson
 
 
 def test_points_with_wide_or_straddling_intervals_need_more():
-    table = needs_more(successes=[0, 50, 10, 10], trials=[400, 100, 100, 100], target_width=0.15, threshold=0.1)
+    table = needs_more(
+        successes=[0, 50, 10, 10], trials=[400, 100, 100, 100], target_width=0.15, threshold=0.1
+    )
     assert table["too_wide"].tolist() == [False, True, False, False]
     assert table["straddles"].tolist() == [False, False, True, True]
     assert table["more"].tolist() == [False, True, True, True]

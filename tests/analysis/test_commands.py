@@ -28,7 +28,9 @@ def _app() -> typer.Typer:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
 
 
 @pytest.fixture

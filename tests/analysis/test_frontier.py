@@ -41,7 +41,9 @@ def test_frontier_of_a_synthetic_problem_with_a_known_answer():
         p = 0.5 * np.exp(-t / 1500) * (1 + d / 14)
         rows.append({"point_id": i, "troops_north": t, "readiness_days": d, "isr": 0.2})
         level = np.where(rng.random(reps) < p, 5, 2)
-        runs.append(pd.DataFrame({"point_id": i, "replication": np.arange(reps), "status": "ok", "peak_level": level}))
+        runs.append(
+            pd.DataFrame({"point_id": i, "replication": np.arange(reps), "status": "ok", "peak_level": level})
+        )
     design = pd.DataFrame(rows)
     points = point_table(pd.concat(runs, ignore_index=True), ["p_l5plus"])
     paths = {

@@ -16,8 +16,8 @@ def test_wilson_matches_the_textbook_values():
 def test_clopper_pearson_is_exact_at_the_edges():
     # 0/10: upper = 1 - 0.025**(1/10) = 0.3085; 10/10 mirrors it
     lo, hi = clopper_pearson([0, 10], [10, 10])
-    assert hi[0] == pytest.approx(1 - 0.025 ** 0.1, abs=1e-9)
-    assert lo[1] == pytest.approx(0.025 ** 0.1, abs=1e-9)
+    assert hi[0] == pytest.approx(1 - 0.025**0.1, abs=1e-9)
+    assert lo[1] == pytest.approx(0.025**0.1, abs=1e-9)
     assert lo[0] == 0.0 and hi[1] == 1.0
 
 

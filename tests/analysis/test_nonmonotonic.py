@@ -38,7 +38,9 @@ def table():
 
 
 def _shape(table, factor, outcome):
-    return table[(table["kind"] == "shape") & (table["factor"] == factor) & (table["outcome"] == outcome)].iloc[0]
+    return table[
+        (table["kind"] == "shape") & (table["factor"] == factor) & (table["outcome"] == outcome)
+    ].iloc[0]
 
 
 def test_an_inverted_u_is_flagged_with_its_peak(table):

@@ -17,7 +17,9 @@ def planted(n: int = 4000, seed: int = 0):
         {
             "roe": rng.uniform(0, 1, n),
             "battalions": rng.integers(0, 10, n),  # integer factor, numpy int64
-            "policy": pd.Series(rng.choice(["force", "advice", "hold"], n), dtype="str"),  # pandas 3 str dtype
+            "policy": pd.Series(
+                rng.choice(["force", "advice", "hold"], n), dtype="str"
+            ),  # pandas 3 str dtype
             "noise": rng.normal(size=n),
             "relieve": rng.random(n) < 0.5,  # boolean, treated as categorical
         }

@@ -11,7 +11,8 @@ from sim.analysis.outcomes import point_table
 from sim.analysis.sensitivity import analyze_sensitivity, morris_layout, saltelli_layout
 
 # Ishigami with a = 7, b = 0.1 (Saltelli et al. 2008; Sobol' & Levitan 1999):
-# V = a^2/8 + b pi^4/5 + b^2 pi^8/18 + 1/2; V1 = (1 + b pi^4/5)^2 / 2; V2 = a^2/8; V13 = b^2 pi^8 (1/18 - 1/50)
+# V = a^2/8 + b pi^4/5 + b^2 pi^8/18 + 1/2; V1 = (1 + b pi^4/5)^2 / 2; V2 = a^2/8;
+# V13 = b^2 pi^8 (1/18 - 1/50)
 A, B = 7.0, 0.1
 V = A**2 / 8 + B * np.pi**4 / 5 + B**2 * np.pi**8 / 18 + 0.5
 V1 = 0.5 * (1 + B * np.pi**4 / 5) ** 2

@@ -146,3 +146,23 @@ def test_resident_scale_sets_the_number_of_agents(baseline, small_baseline):
     small = EscalationModel(small_baseline, seed=1).population
     assert 9.5 < full / small < 10.5
     assert 40_000 < full < 50_000  # Kosovo Serbs in the north, at 1:1
+
+
+def test_per_site_activation_equals_the_resident_layers_rule(small_baseline):
+    """The model evaluates P per site and gathers it; the layer's per-resident rule must agree."""
+    model = EscalationModel(small_baseline, seed=SEEDS[1])
+    rng = np.random.default_rng(0)
+    model.crowd_prev = rng.integers(0, 400, model.geo.n)
+    model.residents.active = rng.random(model.population) < 0.05
+    deterrent = rng.uniform(0, 300, model.geo.n)
+    expected = model.residents.active.copy()
+    layer = model.residents
+    others = np.maximum(model.crowd_prev[model.resident_site] - layer.active * model.persons_per_agent, 0)
+    import copy
+
+    reference = copy.deepcopy(layer)
+    reference.threshold = small_baseline.mechanisms.epstein.threshold
+    reference.update_activation(model.legitimacy.value, deterrent[model.resident_site], others)
+    model._activate(deterrent)
+    assert np.array_equal(model.residents.active, reference.active)
+    assert not np.array_equal(expected, model.residents.active)
