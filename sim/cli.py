@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "sim.analysis.commands",
     "sim.sweep.commands",
     "sim.views.commands",
+    "sim.history.commands",
 )
 
 for _name in COMMAND_MODULES:
@@ -36,7 +37,9 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2, never a traceback."""
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # click returns, not raises, a typer.Exit code in this mode
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

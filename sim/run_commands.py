@@ -42,6 +42,10 @@ def run(
 
     path = scenario if scenario is not None else builtin_baseline()
     spec = load_scenario(path)  # fail fast, before any work, on a bad file
+    if out is not None and out.exists():
+        from sim.errors import UserError
+
+        raise UserError(f"{out}: already exists; choose another --out")
     total = replications or spec.calendar.replications
     n_workers = workers or os.cpu_count() or 1
     n_workers = max(1, min(n_workers, total))
@@ -60,12 +64,11 @@ def run(
     import json
 
     headline = json.loads((folder / "summary.json").read_text())["headline"]
-    console.print(
-        f"[green]wrote[/green] {folder}  "
-        f"P(L3+)={headline.get('p_l3plus', 0):.2f} P(L5+)={headline.get('p_l5plus', 0):.2f} "
-        f"P(L7)={headline.get('p_l7plus', 0):.2f}"
+    figures = "  ".join(
+        f"P(L{k}+)={headline[f'p_l{k}plus']:.2f}" for k in (3, 5, 7) if f"p_l{k}plus" in headline
     )
-    if report:
+    console.print(f"[green]wrote[/green] {folder}  {figures}")
+    if (folder / "report.html").exists():
         console.print(f"report: {folder / 'report.html'}")
 
 

@@ -116,10 +116,13 @@ def package_version() -> str:
 def headline(runs: pa.Table) -> dict[str, Any]:
     """The figures a reader wants first: probabilities of each rung and median casualties."""
     cols = runs.to_pydict()
-    peak = np.asarray(cols.get("peak_level", []), dtype=float)
-    out: dict[str, Any] = {"replications": int(peak.size)}
-    if peak.size == 0:
+    out: dict[str, Any] = {"replications": runs.num_rows}
+    if "peak_level" not in cols or runs.num_rows == 0:
+        for name in ("peak_active", "outbursts", "mean_active"):  # the grid reference's outcomes
+            if name in cols and runs.num_rows:
+                out[f"median_{name}"] = float(np.median(cols[name]))
         return out
+    peak = np.asarray(cols["peak_level"], dtype=float)
     for k in range(1, 8):
         out[f"p_l{k}plus"] = float(np.mean(peak >= k))
     for name in ("killed_total", "injured_total", "injured_kfor", "injured_residents", "days_l3plus", "saf_peak"):
@@ -177,6 +180,7 @@ def run_scenario(
                 "sha256": _sha256(scenario_file) if scenario_file else None,
                 "canonical_sha256": hashlib.sha256(scenario.model_dump_json().encode()).hexdigest(),
             },
+            "model": "network" if isinstance(scenario, Scenario) else getattr(scenario, "model", "unknown"),
             "provenance": provenance,
             "package_version": package_version(),
             "git_commit": git_commit(),
@@ -193,13 +197,21 @@ def run_scenario(
         if report:
             from sim.views.report import write_report
 
-            write_report(stage, stage / "report.html")
+            if isinstance(scenario, Scenario) or _views_support(scenario):
+                write_report(stage, stage / "report.html")
     except BaseException:
         import shutil
 
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return publish_dir(stage, final)
+
+
+def _views_support(scenario: Any) -> bool:
+    """Whether the views have a report for this kind of model (the grid reference may not)."""
+    from sim.views import report
+
+    return getattr(scenario, "model", None) in getattr(report, "SUPPORTED_MODELS", ("network",))
 
 
 def _sha256(path: str) -> str:

@@ -119,7 +119,7 @@ def show(result, folder: Path) -> None:
             t.add_column(col)
         top = (
             sens[sens["index"] == key]
-            .sort_values("value", ascending=False)
+            .sort_values(["outcome", "value"], ascending=[True, False])
             .groupby("outcome", sort=False)
             .head(3)
         )
@@ -133,13 +133,15 @@ def show(result, folder: Path) -> None:
         console.print(f"[bold]CART[/] densest leaf: {first}")
     front = result.tables["frontier"]
     if len(front):
-        pareto, straddle, thr = int(front["on_frontier"].sum()), int(front["straddles"].sum()), info["threshold"]
+        pareto, straddle = int(front["on_frontier"].sum()), int(front["straddles"].sum())
+        thr = info["threshold"]
         pick = front[front["cheapest_below"]]
         if len(pick):
             r = pick.iloc[0]
             console.print(
                 f"[bold]Frontier[/]: cheapest posture surely under P = {thr:g}: cost {r['cost']:.0f}, "
-                f"P = {r['p']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]; {pareto} on the Pareto set, {straddle} straddle"
+                f"P = {r['p']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]; "
+                f"{pareto} on the Pareto set, {straddle} straddle"
             )
         else:
             console.print(

@@ -75,7 +75,8 @@ def analyze(data: SweepData, opts: Options | None = None) -> Analysis:
     failed = len(data.runs) - len(ok)
     if len(ok) < MIN_RUNS:
         raise UserError(
-            f"{data.root}: {len(ok)} finished run(s) ({failed} failed); the analysis needs at least {MIN_RUNS}"
+            f"{data.root}: {len(ok)} finished run(s) ({failed} failed); "
+            f"the analysis needs at least {MIN_RUNS}"
         )
     if not data.factors:
         raise UserError(f"{data.root / 'design.parquet'}: the design varies no factor")

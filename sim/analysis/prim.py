@@ -11,7 +11,8 @@ pandas 3 on integer and categorical factors.
 * Pasting: the last peeled box is then widened one cut at a time while density does not fall,
   which wins back coverage that a coarse peel cut off.
 * Every box is kept as a trajectory of (coverage, density, mass, restricted dimensions), the
-  coverage-density trade-off from which one box is chosen.
+  coverage-density trade-off from which one box is chosen; restrictions that fail their
+  quasi-p-value test are then pruned from it.
 
 Coverage is the share of all cases of interest that fall in the box; density the share of
 in-box rows that are cases; mass the share of all rows in the box. Box limits are inclusive and
@@ -131,8 +132,10 @@ class PrimResult:
 
     def describe(self) -> str:
         b = self.box
-        rules = " and ".join(b.limits[k].describe(k) for k in b.restricted) or "(whole space)"
-        return f"{rules}  [coverage {b.coverage:.2f}, density {b.density:.2f}, mass {b.mass:.2f}]"
+        if not b.restricted:
+            return f"no box beats the whole space (density {b.density:.2f}): the cases are not concentrated"
+        rules = " and ".join(b.limits[k].describe(k) for k in b.restricted)
+        return f"{rules} [coverage {b.coverage:.2f}, density {b.density:.2f}, mass {b.mass:.2f}]"
 
 
 def _limit_json(lim: Limit) -> dict:
@@ -303,13 +306,17 @@ def prim(
     min_coverage: float = 0.5,
     objective: Objective = "lenient2",
     choice: ChoiceRule = "corner",
+    max_qp: float | None = 0.05,
     max_steps: int = 1000,
 ) -> PrimResult:
     """Peel, paste and choose a box in which ``y`` (1 = case of interest) is dense.
 
     ``alpha`` is the share peeled per step (Friedman and Fisher recommend 0.05-0.1), ``mass_min``
     the smallest box worth keeping, ``min_coverage`` the coverage the chosen box must keep and
-    ``choice`` how the box is picked from the trajectory (see :func:`choose`).
+    ``choice`` how the box is picked from the trajectory (see :func:`choose`). Restrictions of the
+    chosen box whose quasi-p-value exceeds ``max_qp`` are then dropped one at a time, weakest
+    first (each as a "prune" step of the trajectory), so the box names only factors that matter;
+    ``max_qp=None`` keeps the box as chosen.
     """
     if not 0 < alpha < 0.5 or not 0 < paste_alpha < 0.5:
         raise UserError("PRIM: alpha and paste_alpha must lie in (0, 0.5)")
@@ -358,4 +365,12 @@ def prim(
         trajectory.append(box)
     chosen = choose(trajectory, min_coverage, choice)
     qp = quasi_p_values(data, trajectory[chosen], y)
+    while max_qp is not None and qp and max(qp.values()) > max_qp:
+        # a restriction the box's density does not need is noise: drop the weakest and re-test the rest
+        weakest = max(qp, key=lambda k: qp[k])
+        limits = {**trajectory[chosen].limits, weakest: full[weakest]}
+        box = _stats(Box(limits, data.mask(limits), "prune"), y, total, full)
+        trajectory.append(box)
+        chosen = len(trajectory) - 1
+        qp = quasi_p_values(data, box, y)
     return PrimResult(trajectory, chosen, full, qp, data.names)

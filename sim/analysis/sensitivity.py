@@ -24,6 +24,8 @@ from SALib.analyze import sobol as sobol_analyze
 
 SOBOL_KINDS = ("sobol", "saltelli")
 MORRIS_KINDS = ("morris",)
+WIDE = 0.1
+"""A total-order index known only to +-0.1 or worse cannot rank factors: the summary says so."""
 COLUMNS = ["method", "outcome", "factor", "factor_b", "index", "value", "conf", "lo", "hi", "n"]
 
 
@@ -246,7 +248,8 @@ def analyze_sensitivity(
         raw = np.asarray(unit, dtype=float)
         if raw.shape != (len(design), len(names)):
             notes.append(
-                f"sensitivity skipped: the unit sample is {raw.shape}, the design {len(design)} x {len(names)}"
+                f"sensitivity skipped: the unit sample is {raw.shape}, "
+                f"the design {len(design)} x {len(names)}"
             )
             return SensitivityResult(empty_table(), notes)
     else:
@@ -293,9 +296,20 @@ def analyze_sensitivity(
             continue
         if kind in SOBOL_KINDS:
             frames.append(sobol_indices(problem, yk, outcome, layout, conf, num_resamples, seed))
+            widest = float(frames[-1].loc[frames[-1]["index"] == "ST", "conf"].max())
+            if widest > WIDE:
+                notes.append(
+                    f"{outcome}: Sobol intervals reach +-{widest:.2f}; too wide to rank factors, "
+                    "a larger base sample n is needed"
+                )
         else:
             frames.append(
                 morris_indices(problem, x_all[keep], yk, outcome, num_levels, conf, num_resamples, seed)
             )
+            ms = frames[-1][frames[-1]["index"] == "mu_star"]
+            if float(ms["conf"].max()) > 0.5 * float(ms["value"].max()):
+                notes.append(
+                    f"{outcome}: mu* intervals are wider than half the largest mu*; add trajectories (r)"
+                )
     table = pd.concat(frames, ignore_index=True) if frames else empty_table()
     return SensitivityResult(table, notes)

@@ -46,7 +46,9 @@ class _TargetBase(_Strict):
     source: str = Field(min_length=1, description="citation keys of docs/sources.md")
     median: tuple[Bound, Bound] | None = None
     share: tuple[Bound, Bound] | None = None
-    counted: tuple[float, float] | None = Field(None, description="values that count as meeting a share target")
+    counted: tuple[float, float] | None = Field(
+        None, description="values that count as meeting a share target"
+    )
 
     numeric: ClassVar[bool] = True  # does the metric give a count (True) or a yes/no (False)?
 
@@ -182,7 +184,7 @@ class Anchor(_Strict):
 
 
 class CalmAfter(_TargetBase):
-    """1 if a run of ``hold_days`` days at ``max_level`` or lower begins within ``within_days`` of the anchor."""
+    """1 if ``hold_days`` days at ``max_level`` or lower start within ``within_days`` of the anchor."""
 
     metric: Literal["calm_after"]
     anchor: Anchor
@@ -337,10 +339,7 @@ class Context:
 
 
 def _frame(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
-    if isinstance(table, pa.Table):
-        df = table.to_pandas(date_as_object=False)
-    else:
-        df = table.copy()
+    df = table.to_pandas(date_as_object=False) if isinstance(table, pa.Table) else table.copy()
     if "date" in df.columns:
         df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ms]")
     return df
@@ -355,7 +354,9 @@ class Tables:
         events: pa.Table | pd.DataFrame,
         replications: Sequence[int] | None = None,
     ):
-        self.ts = _frame(timeseries).sort_values(["replication", "date"], kind="stable").reset_index(drop=True)
+        self.ts = (
+            _frame(timeseries).sort_values(["replication", "date"], kind="stable").reset_index(drop=True)
+        )
         self.ev = _frame(events)
         if self.ts.empty:
             raise UserError("validation: the timeseries table is empty")
@@ -367,7 +368,9 @@ class Tables:
         gaps = np.diff(one.to_numpy()).astype("timedelta64[D]").astype(int)
         self.step_days = int(np.median(gaps)) if gaps.size else 1
 
-    def bounds(self, window: tuple[DateBound, DateBound]) -> tuple[np.datetime64 | None, np.datetime64 | None]:
+    def bounds(
+        self, window: tuple[DateBound, DateBound]
+    ) -> tuple[np.datetime64 | None, np.datetime64 | None]:
         """The window as datetime64 bounds, or (None, None) if the calendar does not cover it."""
         start = np.datetime64(window[0], "ms") if window[0] is not None else self.first_date
         end = np.datetime64(window[1], "ms") if window[1] is not None else self.last_date
@@ -513,9 +516,13 @@ def load_targets(path: str | Path | None = None) -> TargetFile:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise ScenarioError(f"YAML syntax: {err.problem or err}", file=name, line=line, field="(file)") from None
+        raise ScenarioError(
+            f"YAML syntax: {err.problem or err}", file=name, line=line, field="(file)"
+        ) from None
     if not isinstance(data, dict):
-        raise ScenarioError("expected a mapping with 'name' and 'targets'", file=name, line=1, field="(top level)")
+        raise ScenarioError(
+            "expected a mapping with 'name' and 'targets'", file=name, line=1, field="(top level)"
+        )
     lines = _lines(node)
     try:
         return TargetFile.model_validate(data)
@@ -534,5 +541,13 @@ def load_targets(path: str | Path | None = None) -> TargetFile:
         raise ScenarioError(msg, file=name, line=line, field=dotted) from None
 
 
-_METRICS = {"peak_level", "casualties", "saf_readiness", "calm_after", "armed_days", "saf_surge", "saf_drawdown"}
+_METRICS = {
+    "peak_level",
+    "casualties",
+    "saf_readiness",
+    "calm_after",
+    "armed_days",
+    "saf_surge",
+    "saf_drawdown",
+}
 _FIELDS = {"metric"}

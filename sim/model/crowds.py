@@ -36,7 +36,8 @@ class Clashes:
     injured_police: np.ndarray
     injured_residents: np.ndarray
     killed_residents: np.ndarray
-    killed_security: np.ndarray
+    killed_kfor: np.ndarray
+    killed_police: np.ndarray
     firearms: np.ndarray  # bool per place
     dispersed: np.ndarray
     arrests: np.ndarray
@@ -47,7 +48,6 @@ def resolve(
     crowd: np.ndarray,
     kfor: np.ndarray,
     police_facing: np.ndarray,
-    deterrent: np.ndarray,
     cordon_deterrent: np.ndarray,
     roe: float,
     arrest_capacity: np.ndarray,
@@ -57,8 +57,7 @@ def resolve(
 ) -> Clashes:
     """Resolve the day's crowds against the forces at each place.
 
-    ``deterrent`` is the arrest-risk weighted force at each place (Epstein's C), which residents
-    weigh; ``cordon_deterrent`` is the cordon's strength as militants weigh it; ``kfor`` and
+    ``cordon_deterrent`` is the cordon's strength as militants weigh it; ``kfor`` and
     ``police_facing`` are the troops and officers in the cordon. Assertive KFOR first disperses
     part of the crowd; the militant share of the rest attacks unless the crowd is deterred, with
     with the floor(C/A) arrest probability of Epstein's rule taken between the cordon's weighted
@@ -87,6 +86,8 @@ def resolve(
     resident_dies = rng.random(crowd.size) < p.resident_death_share
     killed_residents = (death & resident_dies).astype(np.int64)
     killed_security = (death & ~resident_dies).astype(np.int64)
+    killed_kfor = rng.binomial(killed_security, kfor_share)
+    killed_police = killed_security - killed_kfor
     active_left = np.maximum(remaining - injured_residents, 0)
     arrests = np.minimum(active_left, rng.poisson(np.maximum(arrest_capacity, 0.0))) * (crowd > 0)
     return Clashes(
@@ -97,7 +98,8 @@ def resolve(
         injured_police=injured_police,
         injured_residents=injured_residents,
         killed_residents=killed_residents,
-        killed_security=killed_security,
+        killed_kfor=killed_kfor,
+        killed_police=killed_police,
         firearms=firearms,
         dispersed=dispersed,
         arrests=arrests.astype(np.int64),

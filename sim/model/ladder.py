@@ -54,7 +54,7 @@ def level(obs: DayObservations, p: LadderParams) -> int:
         return 3
     if obs.protests > 0 or obs.riots > 0:
         return 2
-    if obs.political or obs.crowds > 0 or obs.police_operation:
+    if obs.political or obs.police_operation:
         return 1
     return 0
 

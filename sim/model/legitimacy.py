@@ -19,10 +19,12 @@ class Legitimacy:
         self.base = float(initial)
         self.params = params
         self.value = float(initial)
+        self.consent = 1.0  # the consent factor of the last update
 
     def shock(self, delta: float) -> None:
-        """An exogenous change (an election boycotted, a concession made)."""
+        """An exogenous change (an election boycotted, a concession made), felt the same day."""
         self.base = min(1.0, max(0.0, self.base + delta))
+        self.value = self.base * self.consent
 
     def update(
         self, quiet_share: float, injured_residents: int, arrests: int, operation_load: float
@@ -39,5 +41,6 @@ class Legitimacy:
         self.base -= p.per_operation_day * operation_load
         self.base = min(1.0, max(0.0, self.base))
         w = p.consent_weight
-        self.value = self.base * ((1.0 - w) + w * quiet_share)
+        self.consent = (1.0 - w) + w * quiet_share
+        self.value = self.base * self.consent
         return self.value

@@ -46,6 +46,7 @@ class EscalationModel(mesa.Model):
         self.cells = [self.space._cells[pid] for pid in self.geo.ids]
         self.place_of_cell = {cell: i for i, cell in enumerate(self.cells)}
         self.site = self.geo.gathering_site()
+        self.north = self.geo.serb_majority & self.geo.in_kosovo  # the four northern municipalities
 
         self._build_residents()
         self._build_forces()
@@ -182,7 +183,6 @@ class EscalationModel(mesa.Model):
             crowd,
             kfor_at,
             police_facing,
-            deterrent,
             police_facing + self.cordon_weight() * kfor_at,
             self.posture.kfor.roe,
             self.mech.epstein.arrests_per_officer * arresting,
@@ -209,6 +209,10 @@ class EscalationModel(mesa.Model):
         for key, value in self.today.items():
             self.cumulative[key] += value
         self._record(quiet, active, jailed, crowd, kfor_at, police_at)
+        for unit in self.agents_by_type.get(KforUnit, []):
+            unit.arrived_fraction = 1.0  # the road costs only the day of the move
+        for unit in self.agents_by_type.get(PoliceUnit, []):
+            unit.arrived_fraction = 1.0
         if self.steps >= self.n_steps:
             self.running = False
 
@@ -272,10 +276,8 @@ class EscalationModel(mesa.Model):
         t["injured_police"] += int(c.injured_police.sum())
         t["injured_residents"] += int(c.injured_residents.sum())
         t["killed_residents"] += int(c.killed_residents.sum())
-        # a cordon member killed belongs to whichever force held the cordon there
-        for p in np.flatnonzero(c.killed_security):
-            who = "kfor" if c.injured_kfor[p] >= c.injured_police[p] else "police"
-            t[f"killed_{who}"] += int(c.killed_security[p])
+        t["killed_kfor"] += int(c.killed_kfor.sum())
+        t["killed_police"] += int(c.killed_police.sum())
         # arrests: random actives among those who turned out at each place
         if c.arrests.any():
             # arrests are persons; at a resident scale below one each agent stands for several
@@ -287,32 +289,27 @@ class EscalationModel(mesa.Model):
         obs.injured += t["injured_kfor"] + t["injured_police"] + t["injured_residents"]
         obs.killed += t["killed_residents"] + t["killed_kfor"] + t["killed_police"]
         for p in range(self.geo.n):
-            if c.crowd[p] == 0:
-                continue
-            if c.riot[p]:
-                kind, lvl = "riot", 3
-            elif c.crowd[p] >= protest_min:
-                kind, lvl = "protest", 2
-            else:
-                continue
-            self.log(
-                p,
-                kind,
-                lvl,
-                "residents,kfor,police" if c.riot[p] else "residents",
-                int(c.crowd[p]),
-                f"{int(c.militants[p])} militants" + (", firearms" if c.firearms[p] else "")
-                if c.riot[p]
-                else "",
-                injured_kfor=int(c.injured_kfor[p]),
-                injured_police=int(c.injured_police[p]),
-                injured_residents=int(c.injured_residents[p]),
-                killed_residents=int(c.killed_residents[p]),
-            )
+            if c.riot[p] or c.crowd[p] >= protest_min:
+                riot = bool(c.riot[p])
+                lvl = 3 if riot else 2
+                self.log(
+                    p,
+                    "riot" if riot else "protest",
+                    lvl,
+                    "residents,kfor,police" if riot else "residents",
+                    int(c.crowd[p]),
+                    (f"{int(c.militants[p])} militants" + (", firearms" if c.firearms[p] else "")) if riot else "",
+                    injured_kfor=int(c.injured_kfor[p]),
+                    injured_police=int(c.injured_police[p]),
+                    injured_residents=int(c.injured_residents[p]),
+                    killed_residents=int(c.killed_residents[p]),
+                    killed_kfor=int(c.killed_kfor[p]),
+                    killed_police=int(c.killed_police[p]),
+                )
             if c.dispersed[p]:
-                self.log(p, "dispersal", lvl, "kfor,residents", int(c.dispersed[p]), "")
+                self.log(p, "dispersal", 2, "kfor,residents", int(c.dispersed[p]), "")
             if c.arrests[p]:
-                self.log(p, "arrests", lvl, "police,kfor,residents", int(c.arrests[p]), "")
+                self.log(p, "arrests", 1, "police,kfor,residents", int(c.arrests[p]), "")
 
     def _armed_groups(self, obs: DayObservations, kfor_at: np.ndarray) -> None:
         groups = list(self.agents_by_type.get(ArmedGroup, []))
@@ -322,7 +319,7 @@ class EscalationModel(mesa.Model):
         isr = self.posture.kfor.isr_coverage
         aggrieved = self.residents.free & (self.grievance > p.recruit_grievance)
         eligible = int(round(np.count_nonzero(aggrieved) * self.persons_per_agent))
-        police_north = self.strength_by_place(self.police_units())[self.geo.in_kosovo].sum()
+        police_north = self.strength_by_place(self.police_units())[self.north].sum()
         kfor_north = kfor_at.sum()
         ksf = sum(u.strength for u in self.agents_by_type.get(KsfUnit, []))
         security = police_north + ksf + self.kfor_weight() * kfor_north
@@ -438,7 +435,7 @@ class EscalationModel(mesa.Model):
             "crowds": int(np.count_nonzero(crowd >= self.mech.crowds.protest_min)),
             "kfor_north": int(round(kfor_at.sum())),
             "kfor_total": int(sum(u.strength for u in self.kfor_units())),
-            "police_north": int(round(police_at[self.geo.in_kosovo].sum())),
+            "police_north": int(round(police_at[self.north].sum())),
             "saf_at_line": int(round(self.saf.strength)),
             "armed_members": int(sum(g.members for g in self.agents_by_type.get(ArmedGroup, []))),
             "armed_arms": int(sum(g.arms for g in self.agents_by_type.get(ArmedGroup, []))),

@@ -63,19 +63,26 @@ class SerbianForces(CellAgent):
         self.pressure = min(1.0, self.pressure + strength)
 
     def decide(self, deterrence: float, rng: np.random.Generator) -> int | None:
-        """Move at most one state up or down; returns the new state if it changed."""
+        """Move at most one state up or down; returns the new state if it changed.
+
+        Deterrence and pressure raise the threshold Belgrade needs to cross:
+        theta' = theta (1 + w_D D + w_P P). The daily chance to go up is
+        sigma(s (threat - theta'_next) / theta'_next): one half at the raised threshold, and
+        sigma(-s), negligible for a steep s, when nothing threatens. After stand_down_days in a
+        state, the chance to step down is sigma(s (theta'_here - threat) / theta'_here).
+        """
         p = self.params
         thresholds = (0.0, p.ready_threshold, p.surge_threshold, p.cross_threshold)
-        held_back = p.deterrence_weight * deterrence + p.pressure_weight * self.pressure
+        raise_by = 1.0 + p.deterrence_weight * deterrence + p.pressure_weight * self.pressure
         self.days_in_state += 1
         new = self.state
         if self.state < CROSSING:
-            up = sigmoid(p.slope * (self.threat - thresholds[self.state + 1]) - held_back)
-            if rng.random() < up:
+            theta = thresholds[self.state + 1] * raise_by
+            if rng.random() < sigmoid(p.slope * (self.threat - theta) / theta):
                 new = self.state + 1
         if new == self.state and self.state > ROUTINE and self.days_in_state >= p.stand_down_days:
-            down = sigmoid(p.slope * (thresholds[self.state] - self.threat) + p.pressure_weight * self.pressure)
-            if rng.random() < down:
+            theta = thresholds[self.state] * raise_by
+            if rng.random() < sigmoid(p.slope * (theta - self.threat) / theta):
                 new = self.state - 1
         if new != self.state:
             self.state = new

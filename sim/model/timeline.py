@@ -61,7 +61,7 @@ def schedule(model: EscalationModel) -> None:
 def _bind(handler: Callable, model: EscalationModel, event, index: int) -> Callable[[], None]:
     def fire() -> None:
         day = model.steps  # the day about to be simulated
-        handler(model, event, day, index)
+        done = handler(model, event, day, index)
         place = _place_of(model, event)
         model.events.append(
             {
@@ -73,7 +73,7 @@ def _bind(handler: Callable, model: EscalationModel, event, index: int) -> Calla
                 "level": 0,
                 "actors": event.kind,
                 "size": 0,
-                "detail": event.label,
+                "detail": event.label if done is not False else f"not carried out: {event.label}",
                 **{f"{k}_{a}": 0 for k in ("injured", "killed") for a in ACTORS},
             }
         )
@@ -105,7 +105,7 @@ def election(model: EscalationModel, ev: schema.Election, day: int, _: int) -> N
 def police_operation(model: EscalationModel, ev: schema.PoliceOperation, day: int, index: int) -> None:
     """Special police go to each place; skipped when Pristina follows KFOR's advice on a contested one."""
     if ev.contested and model.posture.pristina.policy == "follow_kfor_advice":
-        return
+        return False
     _political(model, day)
     model.legitimacy.shock(ev.legitimacy_shock)
     op = Operation(ev.id or f"op{index}", end_day=day + ev.duration_days)
@@ -159,7 +159,8 @@ def arrest(model: EscalationModel, ev: schema.Arrest, day: int, _: int) -> None:
 
 
 def police_drawdown(model: EscalationModel, ev: schema.PoliceDrawdown, day: int, _: int) -> None:
-    """A share of the police at the places goes home: detachments shrink, regulars return to base."""
+    """A share of the police at the places leaves: operation detachments return their officers to
+    the units they came from; regular officers stationed there are withdrawn from the north."""
     places = {model.geo.index(p) for p in ev.places}
     for op in model.operations.values():
         for det in op.detachments:

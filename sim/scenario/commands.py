@@ -23,10 +23,13 @@ def summary(scenario: Any, prov: Any) -> str:
     grid = getattr(scenario, "grid", None)
     if grid is not None:
         parts.append(f"{grid.width}x{grid.height} grid")
-    parts.append(f"{prov.sourced_numbers} sourced numbers")
-    parts.append(f"{prov.assumptions} assumptions")
-    if prov.bare_numbers:
-        parts.append(f"{prov.bare_numbers} bare numbers")
+    for count, word in (
+        (prov.sourced_numbers, "sourced number"),
+        (prov.assumptions, "assumption"),
+        (prov.bare_numbers, "bare number"),
+    ):
+        if count or word != "bare number":
+            parts.append(f"{count} {word}{'' if count == 1 else 's'}")
     return ", ".join(parts)
 
 

@@ -202,9 +202,32 @@ def _key_path_at(text: str, line: int) -> str:
     return ".".join(s[1] for s in stack) or "(document)"
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml when PyYAML has it: ten times faster than the pure-Python parser on the baseline."""
+
+
+def _check_depth(text: str, name: str) -> None:
+    """Refuse runaway nesting from the event stream (flat in C) before composing, which recurses."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else 1
+                raise ScenarioError(
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    file=name,
+                    line=line,
+                    field=_key_path_at(text, line),
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _compose(text: str, name: str) -> yaml.Node:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_depth(text, name)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         context = err.context or ""
@@ -216,6 +239,9 @@ def _compose(text: str, name: str) -> yaml.Node:
             problem = f"{context}, {problem}"  # "expected a single document in the stream, but found another"
         elif context:
             problem = f"{problem} ({context})"
+        lines = text.splitlines()
+        if "cannot start any token" in problem and 0 < line <= len(lines) and "\t" in lines[line - 1]:
+            problem = "a tab character: indent with spaces"
         raise ScenarioError(
             f"YAML syntax: {problem}", file=name, line=line, field=_key_path_at(text, line)
         ) from None
@@ -223,7 +249,10 @@ def _compose(text: str, name: str) -> yaml.Node:
         line = text[: err.position].count("\n") + 1
         code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
         raise ScenarioError(
-            f"control character 0x{code:02x} is not allowed in YAML text", file=name, line=line, field="(file)"
+            f"control character 0x{code:02x} is not allowed in YAML text",
+            file=name,
+            line=line,
+            field="(file)",
         ) from None
     except yaml.YAMLError as err:
         raise ScenarioError(f"YAML: {err}", file=name, line=1, field="(document)") from None
@@ -270,7 +299,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path_ = ()) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise self.fail(node, _named(path), f"more than {MAX_NODES:,} YAML nodes (aliases expanded): refused")
+            raise self.fail(
+                node, _named(path), f"more than {MAX_NODES:,} YAML nodes (aliases expanded): refused"
+            )
         if len(path) > MAX_DEPTH:
             raise self.fail(node, _named(path), f"nesting deeper than {MAX_DEPTH} levels")
         if id(node) in self.active:
@@ -333,6 +364,32 @@ class _Builder:
         return value
 
 
+def _check_expansion(root: yaml.MappingNode, name: str) -> None:
+    """Refuse an alias bomb before building it: expanded sizes are summed over shared nodes once."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key not in sizes:
+            sizes[key] = 1  # a recursive alias counts once here; the builder reports it with its path
+            if isinstance(node, yaml.SequenceNode):
+                sizes[key] = 1 + sum(size(n) for n in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                sizes[key] = 1 + sum(size(k) + size(v) for k, v in node.value)
+        return sizes[key]
+
+    total = 1
+    for knode, vnode in root.value:
+        total += size(knode) + size(vnode)
+        if total > MAX_NODES:
+            raise ScenarioError(
+                f"expands to more than {MAX_NODES:,} YAML nodes through aliases: refused",
+                file=name,
+                line=knode.start_mark.line + 1,
+                field=str(knode.value) if isinstance(knode, yaml.ScalarNode) else "(document)",
+            )
+
+
 def _read_tree(path: Path, via: Origin | None) -> tuple[LMap, str]:
     text, digest = _read_text(path, via)
     name = str(path)
@@ -345,6 +402,7 @@ def _read_tree(path: Path, via: Origin | None) -> tuple[LMap, str]:
             line=node.start_mark.line + 1,
             field="(top level)",
         )
+    _check_expansion(node, name)
     try:
         tree = _Builder(name).build(node)
     except RecursionError:

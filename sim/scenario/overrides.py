@@ -67,8 +67,8 @@ def _resolve(data: Any, path: str, file: str, line: int | None) -> tuple[Path_, 
         else:
             raise fail(f"{where} is a single value; it has no '{seg}'")
     parent = data
-    for seg in out[:-1]:
-        parent = parent[seg]
+    for key in out[:-1]:
+        parent = parent[key]
     return tuple(out), parent
 
 

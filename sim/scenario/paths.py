@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 import types
 from collections.abc import Sequence
@@ -80,6 +81,8 @@ class ParamInfo:
         if self.numeric:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"{value!r} is not a number"
+            if not math.isfinite(value):
+                return f"{value!r} is not a finite number"
             if self.type == "int" and float(value) != int(value):
                 return f"{value!r} is not a whole number"
             for bound, ok, word in (
@@ -307,6 +310,7 @@ def _short(value: Any) -> str:
 def explain(err: ValidationError, data: Any, model: type[BaseModel]) -> list[tuple[Path_, str]]:
     """Every error of a validation as (path of the field at fault, one-line message)."""
     out: list[tuple[Path_, str]] = []
+    misspelt: set[Path_] = set()  # required keys that an unknown key looks like a typo of
     for e in err.errors(include_url=False):
         path = data_path(e["loc"], data)
         kind = e["type"]
@@ -321,6 +325,9 @@ def explain(err: ValidationError, data: Any, model: type[BaseModel]) -> list[tup
                 node = step(node, seg)
             absent = [c for c in choices if not (isinstance(node, dict) and c in node)]
             hint = suggest(str(key), absent) or suggest(str(key), choices)
+            close = difflib.get_close_matches(str(key), absent, n=1, cutoff=0.6)
+            if close:
+                misspelt.add(parent + (close[0],))
             out.append((path, f"unknown key '{key}'{hint}"))
         elif kind == "missing":
             out.append((path, f"missing required key '{path[-1]}'" if path else "missing"))
@@ -352,4 +359,5 @@ def explain(err: ValidationError, data: Any, model: type[BaseModel]) -> list[tup
             out.append(
                 (path, f"{msg} (got {_short(given)})" if given is not None and kind != "too_short" else msg)
             )
-    return out
+    # "missing 'officers'" beside "unknown key 'oficers' (did you mean 'officers'?)" is one mistake
+    return [(p, m) for p, m in out if not (p in misspelt and m.startswith("missing required key"))]

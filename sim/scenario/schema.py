@@ -256,7 +256,7 @@ class SerbiaParams(Strict):
     ready_threshold: float = num(1.0, "1", ge=0)
     surge_threshold: float = num(3.0, "1", ge=0)
     cross_threshold: float = num(20.0, "1", ge=0)
-    slope: float = num(2.0, "1", "steepness of the logistic transition", gt=0)
+    slope: float = num(10.0, "1", "steepness of the logistic transition, relative to the threshold", gt=0)
     deterrence_weight: float = num(4.0, "1", ge=0)
     pressure_weight: float = num(6.0, "1", ge=0)
     stand_down_days: float = num(7.0, "days", "minimum days at a readiness state", ge=0)

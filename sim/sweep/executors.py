@@ -25,7 +25,7 @@ from sim.errors import UserError
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS")  # fmt: skip
-PRELOAD = ["sim.sweep.tasks", "sim.runner", "sim.scenario.overrides", "pyarrow", "numpy"]
+PRELOAD = ["sim.sweep.tasks", "sim.runner", "sim.scenario.overrides", "sim.model.model", "pyarrow", "numpy"]
 
 
 @dataclass
@@ -93,26 +93,21 @@ def _dask(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
-    try:
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout="20s")
-            except (OSError, TimeoutError) as err:
-                raise UserError(
-                    f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({err})"
-                ) from None
-            n = len(client.scheduler_info().get("workers", {}))
-            info = ExecutorInfo("dask", n, {"scheduler": scheduler})
-        else:
-            n = workers or default_workers()
-            one_thread_per_worker()
-            cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-            )
-            client = Client(cluster)
-            info = ExecutorInfo("dask", n, {"scheduler": "local"})
-    except UserError:
-        raise
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as err:
+            raise UserError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({err})") from None
+        threads = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())
+        info = ExecutorInfo("dask", threads, {"scheduler": scheduler})
+    else:
+        n = workers or default_workers()
+        one_thread_per_worker()
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+        client = Client(cluster)
+        info = ExecutorInfo("dask", n, {"scheduler": "local"})
     try:
         executor = client.get_executor(pure=False)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -46,10 +47,11 @@ def environment() -> dict[str, Any]:
             libs[lib] = version(lib)
         except PackageNotFoundError:
             libs[lib] = None
+    commit = git_commit()
     return {
         "package_version": package_version(),
         "model_version": model_version(),
-        "git_commit": git_commit(),
+        "git_commit": commit if commit and re.fullmatch(r"[0-9a-f]{40}", commit) else None,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "libraries": libs,

@@ -62,6 +62,7 @@ class SweepOutcome:
     ran: int
     wall_s: float
     cpu_s: float
+    lost_reason: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -281,7 +282,11 @@ def _execute(
         if not broken:
             break
         breaks += 1
+        session["pool_restarts"] = breaks
         if breaks >= MAX_POOL_BREAKS:
+            session.setdefault("lost_reasons", []).append(
+                f"the worker pool broke {breaks} times (a worker killed, out of memory?)"
+            )
             lost.extend(queue)
             queue.clear()
 
@@ -383,4 +388,5 @@ def _finish_session(
         ran=progress.session_runs,
         wall_s=wall,
         cpu_s=cpu,
+        lost_reason=(session.get("lost_reasons") or [None])[0],
     )

@@ -145,11 +145,13 @@ def _band(
 
 def _mark_timeline(fig: go.Figure, timeline: Sequence[dict[str, Any]]) -> None:
     """Dotted vertical lines at the dates of the scenario's timeline events."""
-    for t in timeline:
-        fig.add_shape(
-            type="line", x0=t["date"], x1=t["date"], xref="x", yref="paper", y0=0, y1=1,
-            line={"color": "#777777", "width": 1, "dash": "dot"}, layer="below",
-        )  # fmt: skip
+    lines = [
+        {"type": "line", "x0": t["date"], "x1": t["date"], "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
+         "line": {"color": "#777777", "width": 1, "dash": "dot"}, "layer": "below", "name": "timeline"}
+        for t in timeline
+    ]  # fmt: skip
+    if lines:
+        fig.update_layout(shapes=[*fig.layout.shapes, *lines])
 
 
 def _no_data(fig: go.Figure, message: str) -> go.Figure:
@@ -449,23 +451,35 @@ def _place_frame(places: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 def incident_counts(events: pd.DataFrame, n_runs: int, per_day: bool = True) -> pd.DataFrame:
     """Incidents by (date,) place and kind: share of runs with one, mean size, casualties per run."""
-    ev = events[events["place"].fillna("") != ""]
     keys = ["date", "place", "kind"] if per_day else ["place", "kind"]
     cols = keys + ["share", "count", "mean_size", "injured", "killed"]
-    if ev.empty or n_runs <= 0:
+    if events.empty or n_runs <= 0:
         return pd.DataFrame(columns=cols)
-    ev = ev.assign(
-        _inj=ev[[f"injured_{a}" for a in ACTORS]].sum(axis=1),
-        _kil=ev[[f"killed_{a}" for a in ACTORS]].sum(axis=1),
+    placed = events["place"].fillna("").astype(str) != ""
+    inj = events.loc[placed, [f"injured_{a}" for a in ACTORS]].to_numpy(dtype=float).sum(axis=1)
+    kil = events.loc[placed, [f"killed_{a}" for a in ACTORS]].to_numpy(dtype=float).sum(axis=1)
+    ev = pd.DataFrame(
+        {
+            **{k: events.loc[placed, k].astype("category") if k != "date" else events.loc[placed, k] for k in keys},
+            "replication": events.loc[placed, "replication"].to_numpy(),
+            "size": events.loc[placed, "size"].to_numpy(dtype=float),
+            "_inj": inj,
+            "_kil": kil,
+        }
     )
-    g = ev.groupby(keys, sort=True).agg(
-        runs=("replication", "nunique"), count=("kind", "size"), mean_size=("size", "mean"),
-        injured=("_inj", "sum"), killed=("_kil", "sum"),
-    )  # fmt: skip
-    g["share"] = g["runs"] / n_runs
+    if ev.empty:
+        return pd.DataFrame(columns=cols)
+    g = ev.groupby(keys, sort=True, observed=True).agg(
+        count=("size", "size"), mean_size=("size", "mean"), injured=("_inj", "sum"), killed=("_kil", "sum")
+    )
+    runs = ev.drop_duplicates([*keys, "replication"]).groupby(keys, sort=True, observed=True).size()
+    g["share"] = runs.reindex(g.index).to_numpy() / n_runs
     g["injured"] = g["injured"] / n_runs
     g["killed"] = g["killed"] / n_runs
-    return g.reset_index()[cols]
+    out = g.reset_index()
+    for k in ("place", "kind"):
+        out[k] = out[k].astype(str)
+    return out[cols]
 
 
 def _map_base(places: pd.DataFrame, title: str, height: int) -> go.Figure:
@@ -512,22 +526,21 @@ def _place_labels(places: pd.DataFrame) -> go.Scatter:
 def _merge_colocated(places: pd.DataFrame) -> pd.DataFrame:
     """One label per coordinate: places that share a proxy coordinate are listed together, and a label
     goes below its marker when a neighbour sits just above it."""
-    p = places.assign(_lat=places["lat"].round(4), _lon=places["lon"].round(4))
+    groups: dict[tuple[float, float, str], list[dict[str, Any]]] = {}
+    for p in places.to_dict("records"):
+        groups.setdefault((round(float(p["lat"]), 4), round(float(p["lon"]), 4), str(p["side"])), []).append(p)
     rows = []
-    for (lat, lon, side), g in p.groupby(["_lat", "_lon", "side"], sort=False):
-        names = [esc(n) for n in g["name"]]
+    for (lat, lon, side), g in groups.items():
+        names = [esc(p["name"]) for p in g]
         rows.append({
-            "lat": lat, "lon": lon, "side": side, "kind": g["kind"].iloc[0],
+            "lat": lat, "lon": lon, "side": side, "kind": g[0]["kind"],
             "label": " / ".join(names) if len(names) <= 2 else f"{names[0]} +{len(names) - 1}",
-            "detail": "<br>".join(f"{n} ({esc(k)}, {esc(i)})" for n, k, i in zip(names, g["kind"], g["id"],
-                                                                              strict=True)),
+            "detail": "<br>".join(f"{n} ({esc(p['kind'])}, {esc(p['id'])})" for n, p in zip(names, g, strict=True)),
         })  # fmt: skip
-    m = pd.DataFrame(rows)
-    below = []
-    for r in m.itertuples():
-        near_above = ((m["lat"] > r.lat) & ((m["lat"] - r.lat) < 0.03) & ((m["lon"] - r.lon).abs() < 0.12)).any()
-        below.append("bottom center" if near_above else "top center")
-    return m.assign(textposition=below)
+    for r in rows:
+        near_above = any(0 < o["lat"] - r["lat"] < 0.03 and abs(o["lon"] - r["lon"]) < 0.12 for o in rows)
+        r["textposition"] = "bottom center" if near_above else "top center"
+    return pd.DataFrame(rows, columns=["lat", "lon", "side", "kind", "label", "detail", "textposition"])
 
 
 def _placed(counts: pd.DataFrame, kinds: Sequence[str], where: pd.DataFrame) -> pd.DataFrame:
@@ -660,11 +673,13 @@ def incident_map_animated(
                                                 a["injured"], a["killed"], strict=True)],
         }  # fmt: skip
 
+    p3 = shares.iloc[:, 3:].sum(axis=1).to_dict() if shares is not None else {}
+    p5 = shares.iloc[:, 5:].sum(axis=1).to_dict() if shares is not None else {}
+
     def caption(d: pd.Timestamp) -> dict[str, Any]:
         text = f"<b>{d:%a %d %b %Y}</b>"
-        if shares is not None and d in shares.index:
-            s = shares.loc[d]
-            text += f"<br>runs at L3 or above: {s[3:].sum():.0%}<br>at L5 or above: {s[5:].sum():.0%}"
+        if d in p3:
+            text += f"<br>runs at L3 or above: {p3[d]:.0%}<br>at L5 or above: {p5[d]:.0%}"
         return {"type": "scatter", "x": [0.01], "y": [0.98], "text": [text]}
 
     for kind in kinds:
@@ -692,11 +707,10 @@ def incident_map_animated(
     )  # fmt: skip
     i_caption = len(fig.data) - 1
     fig.add_trace(_place_labels(pf))
-    frames = [
-        go.Frame(name=f"{d:%Y-%m-%d}", data=[incidents(d), caption(d)], traces=[i_incidents, i_caption])
+    fig.frames = [
+        {"name": f"{d:%Y-%m-%d}", "data": [incidents(d), caption(d)], "traces": [i_incidents, i_caption]}
         for d in dates
     ]
-    fig.frames = frames
     fig.update_layout(
         xaxis2={"overlaying": "x", "range": [0, 1], "visible": False, "fixedrange": True},
         yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},

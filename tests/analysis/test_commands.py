@@ -123,27 +123,41 @@ def test_a_cost_held_constant_comes_from_the_base_scenario(make_store):
 
 
 @pytest.mark.parametrize(
-    ("setup", "args", "message"),
+    ("setup", "message"),
     [
-        ("empty", [], "not a sweep folder (no manifest.json)"),
-        ("store", ["--outcome", "riots"], "unknown outcome 'riots'"),
-        ("store", ["--cost-weight", "posture.kfor.troops_north"], "expected PATH=NUMBER"),
-        ("store", ["--threshold", "1.5"], "--threshold 1.5"),
-        ("tiny", [], "the analysis needs at least 10"),
+        ("empty", "not a sweep folder (no manifest.json)"),
+        ("tiny", "the analysis needs at least 10"),
     ],
 )
-def test_bad_input_is_one_line_exit_2_and_nothing_written(make_store, tmp_path, setup, args, message):
+def test_bad_sweep_is_one_line_exit_2_and_nothing_written(make_store, tmp_path, setup, message):
+    """Through the real entry point: main() turns the UserError into one stderr line and status 2."""
     if setup == "empty":
         root = tmp_path / "not_a_sweep"
         root.mkdir()
-    elif setup == "tiny":
-        root = make_store({"type": "full_factorial", "n": 2}, reps=1, failed=10)
     else:
-        root = make_store(SOBOL, reps=1)
-    proc = _cli("analyze", str(root), *args)
+        root = make_store({"type": "full_factorial", "n": 2}, reps=1, failed=10)
+    proc = _cli("analyze", str(root))
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
+    assert not (root / "analysis").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--outcome", "riots"], "unknown outcome 'riots'"),
+        (["--cost-weight", "posture.kfor.troops_north"], "expected PATH=NUMBER"),
+        (["--threshold", "1.5"], "--threshold 1.5"),
+        (["--interval", "wald"], "--interval 'wald'"),
+        (["--bins", "2"], "--bins 2"),
+    ],
+)
+def test_bad_options_raise_a_user_error_before_anything_is_written(make_store, args, message):
+    root = make_store({"type": "full_factorial", "n": 2}, reps=1)
+    result = CliRunner().invoke(_app(), ["analyze", str(root), *args])
+    assert isinstance(result.exception, UserError)
+    assert message in str(result.exception) and "\n" not in str(result.exception)
     assert not (root / "analysis").exists()
 
 

@@ -105,3 +105,16 @@ def test_no_case_of_interest_is_a_clear_error():
     x, _, _ = planted(n=100)
     with pytest.raises(UserError, match="no case of interest"):
         prim(x, np.zeros(100))
+
+
+def test_without_structure_the_box_is_pruned_back_to_the_whole_space():
+    """Peeling always finds some lucky corner in noise; the quasi-p test removes it again."""
+    rng = np.random.default_rng(6)
+    n = 1500
+    x = pd.DataFrame({"a": rng.uniform(0, 1, n), "k": rng.integers(0, 5, n)})
+    y = (rng.random(n) < 0.8).astype(int)
+    unpruned = prim(x, y, choice="density", max_qp=None)
+    assert set(unpruned.box.restricted) == {"a", "k"}  # the densest lucky corner
+    result = prim(x, y, choice="density")
+    assert result.box.restricted == [] and result.box.phase == "prune"
+    assert "not concentrated" in result.describe()

@@ -23,7 +23,13 @@ HERE = Path(__file__).parent
 REPO = HERE.parents[1]
 CORPUS = sorted(HERE.glob("*.yaml"))
 NO_HEADER = {"empty.yaml": (1, "(file)", None), "utf16.yaml": (1, "(file)", None)}
-SUBPROCESS = ["python_object_tag.yaml", "yaml_bomb.yaml", "binary.yaml", "extends_cycle.yaml", "unit_mismatch.yaml"]
+SUBPROCESS = [
+    "python_object_tag.yaml",
+    "yaml_bomb.yaml",
+    "binary.yaml",
+    "extends_cycle.yaml",
+    "unit_mismatch.yaml",
+]
 LINE = re.compile(r"^error: (?P<file>.+?):(?P<line>\d+): (?P<field>\S+(?: level\))?): (?P<message>.+)$")
 
 

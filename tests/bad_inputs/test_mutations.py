@@ -1,10 +1,13 @@
-"""Random damage to a valid scenario: the loader returns a scenario or raises ScenarioError, nothing else."""
+"""Random damage to a valid scenario: the loader returns a scenario or raises ScenarioError, nothing else.
+
+MUTATION_EXAMPLES=3000 runs a longer hunt than the default 100 examples per test.
+"""
 
 from __future__ import annotations
 
 import copy
-import os
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from sim.scenario.schema import Scenario
 BASE = Path(__file__).parent / "support" / "base.yaml"
 TEXT = BASE.read_text(encoding="utf-8")
 DATA = yaml.safe_load(TEXT)
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 scalars = st.one_of(
     st.none(),
@@ -33,7 +37,8 @@ scalars = st.one_of(
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["value", "source", "range", "id", "x"]), inner, max_size=3)
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["value", "source", "range", "id", "x"]), inner, max_size=3),
     ),
     max_leaves=6,
 )
@@ -83,7 +88,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mutations")
 
 
-@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("MUTATION_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     steps=st.lists(
         st.tuples(
@@ -104,11 +113,15 @@ def test_structural_mutations(workdir: Path, steps: list) -> None:
         except (KeyError, IndexError, TypeError):
             continue  # an earlier step removed or changed what this one addressed
     target = workdir / "mutated.yaml"
-    target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    target.write_text(yaml.dump(data, Dumper=DUMPER, allow_unicode=True, sort_keys=False), encoding="utf-8")
     outcome(target)
 
 
-@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("MUTATION_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     edits=st.lists(
         st.tuples(

@@ -20,7 +20,6 @@ def _resolve(crowd, kfor, police, cordon, roe=0.0, capacity=0.0, seed=0, **param
         np.array(crowd),
         np.array(kfor, dtype=float),
         np.array(police, dtype=float),
-        np.array(cordon, dtype=float) * 0.2,
         np.array(cordon, dtype=float),
         roe,
         np.full(n, capacity),

@@ -15,7 +15,7 @@ LADDER = LadderParams()
     [
         (DayObservations(), 0),
         (DayObservations(political=True), 1),
-        (DayObservations(crowds=1), 1),
+        (DayObservations(crowds=1), 0),  # a gathering under protest_min is not a rung (table O, L0)
         (DayObservations(protests=1), 2),
         (DayObservations(riots=1, injured=9), 2),
         (DayObservations(riots=1, injured=10), 3),
@@ -127,7 +127,7 @@ def test_international_pressure_brings_a_surge_down():
         n = 0
         for _ in range(300):
             saf = _saf(stand_down_days=0.0)
-            saf.state, saf.threat, saf.pressure = SURGE, 4.5, pressure
+            saf.state, saf.threat, saf.pressure = SURGE, 6.0, pressure
             n += saf.decide(0.1, rng) is None
         stayed[pressure] = n / 300
     assert stayed[0.0] > 0.8 and stayed[1.0] < 0.1
@@ -175,3 +175,14 @@ def test_fight_losses_grow_with_the_other_sides_share():
     assert np.mean(many) > 3 * np.mean(few)
     e = _group().fight(400, rng)
     assert e.killed_attackers + e.captured <= 50
+
+
+def test_serbia_stays_routine_without_threat():
+    rng = np.random.default_rng(5)
+    changes = 0
+    for _ in range(20):  # twenty quiet years
+        saf = _saf()
+        for _ in range(365):
+            saf.perceive(0, 0, 0, 0)
+            changes += saf.decide(0.05, rng) is not None
+    assert changes <= 4

@@ -35,7 +35,9 @@ def test_validate_reports_each_bad_file_and_goes_on(mini: Path) -> None:
     also_bad.write_text("name: [\n", encoding="utf-8")
     result = runner.invoke(app, ["validate", str(bad), str(mini), str(also_bad)])
     assert result.exit_code == 2
-    assert result.stdout.splitlines() == [line for line in result.stdout.splitlines() if line.startswith("ok ")]
+    assert result.stdout.splitlines() == [
+        line for line in result.stdout.splitlines() if line.startswith("ok ")
+    ]
     assert len(result.stdout.splitlines()) == 1
     errors = result.stderr.splitlines()
     assert len(errors) == 2

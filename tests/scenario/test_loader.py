@@ -65,11 +65,35 @@ def test_provenance_is_json_serialisable_and_hashes_the_file() -> None:
     ("old", "new", "field", "needle", "words"),
     [
         ("  seed: 7", "  seed: 7\n  sead: 3", "calendar.sead", "sead:", "did you mean 'seed'"),
-        ("value: 638,", "value: -638,", "actors.kfor.0.strength", "value: -638", "greater than or equal to 0"),
+        (
+            "value: 638,",
+            "value: -638,",
+            "actors.kfor.0.strength",
+            "value: -638",
+            "greater than or equal to 0",
+        ),
         ("end: 2023-06-30", "end: 2023-03-01", "calendar.end", "end: 2023-03-01", "must be after start"),
-        ("date: 2023-05-30", "date: 2023-07-30", "timeline.2.date", "date: 2023-07-30", "outside the calendar"),
-        ("kind: reinforcement", "kind: reinforcment", "timeline.2.kind", "reinforcment", "did you mean 'reinforcement'"),
-        ("    staging: [raska]", "    staging: [rasca]", "actors.serbia.staging.0", "[rasca]", "did you mean 'raska'"),
+        (
+            "date: 2023-05-30",
+            "date: 2023-07-30",
+            "timeline.2.date",
+            "date: 2023-07-30",
+            "outside the calendar",
+        ),
+        (
+            "kind: reinforcement",
+            "kind: reinforcment",
+            "timeline.2.kind",
+            "reinforcment",
+            "did you mean 'reinforcement'",
+        ),
+        (
+            "    staging: [raska]",
+            "    staging: [rasca]",
+            "actors.serbia.staging.0",
+            "[rasca]",
+            "did you mean 'raska'",
+        ),
         ("value: 8350", "value: 3000", "actors.serbia.surge_strength", "value: 3000", "routine_strength"),
         ("step_days: 1", "step_days: one", "calendar.step_days", "step_days: one", "valid integer"),
         ("id: kfor_hu", "id: KFOR-HU", "actors.kfor.1.id", "KFOR-HU", "not a valid id"),
@@ -95,6 +119,13 @@ def test_several_errors_report_the_first_by_line_and_count_the_rest(tmp_path: Pa
     err = error_of(write(tmp_path / "bad.yaml", text))
     assert err.field == "calendar.seed"
     assert err.message.endswith("(and 1 more)")
+
+
+def test_a_misspelt_required_key_is_one_error(tmp_path: Path, mini_text: str) -> None:
+    text = mini_text.replace("    officers: {value: 100", "    oficers: {value: 100")
+    err = error_of(write(tmp_path / "bad.yaml", text))
+    assert (err.field, err.line) == ("timeline.1.oficers", line_of(text, "oficers:"))
+    assert err.message == "unknown key 'oficers' (did you mean 'officers'?)"
 
 
 def test_model_validator_messages_become_fields(tmp_path: Path, mini_text: str) -> None:
@@ -139,7 +170,9 @@ def test_quantity_on_a_text_field_is_refused(tmp_path: Path, mini_text: str) -> 
     ],
 )
 def test_quantity_rules(tmp_path: Path, mini_text: str, replacement: str, words: str) -> None:
-    old = "{value: 400, unit: officers, source: assumption, range: [300, 500], note: \"facts, section B prior\"}"
+    old = (
+        '{value: 400, unit: officers, source: assumption, range: [300, 500], note: "facts, section B prior"}'
+    )
     assert old in mini_text
     text = mini_text.replace(old, replacement)
     err = error_of(write(tmp_path / "bad.yaml", text))
@@ -150,8 +183,10 @@ def test_quantity_rules(tmp_path: Path, mini_text: str, replacement: str, words:
 
 @pytest.mark.parametrize("source", ["W11", "SEED 003", "derived", "W11, SEED 004", "assumption, W92"])
 def test_citation_keys_accepted(tmp_path: Path, mini_text: str, source: str) -> None:
-    text = mini_text.replace("value: 638, unit: troops, source: W11", f"value: 638, unit: troops, source: \"{source}\"")
-    text = text.replace("source: \"assumption, W92\"}", "source: \"assumption, W92\", range: [600, 700]}")
+    text = mini_text.replace(
+        "value: 638, unit: troops, source: W11", f'value: 638, unit: troops, source: "{source}"'
+    )
+    text = text.replace('source: "assumption, W92"}', 'source: "assumption, W92", range: [600, 700]}')
     _, prov = load_scenario_with_provenance(write(tmp_path / "ok.yaml", text))
     row = prov.row("actors.kfor.0.strength")
     assert row is not None and row.source == source
@@ -298,7 +333,9 @@ def test_alias_bomb_is_stopped(tmp_path: Path) -> None:
 def test_file_level_refusals(tmp_path: Path) -> None:
     (tmp_path / "empty.yaml").write_bytes(b"")
     (tmp_path / "bin.yaml").write_bytes(b"name: x\n\x00\x01\x02")
-    (tmp_path / "latin1.yaml").write_bytes("name: x\ntitle: Zve\u010dan\nnote: caf\u00e9\n".encode("latin-1", "replace"))
+    (tmp_path / "latin1.yaml").write_bytes(
+        "name: x\ntitle: Zve\u010dan\nnote: caf\u00e9\n".encode("latin-1", "replace")
+    )
     big = tmp_path / "big.yaml"
     with open(big, "w") as fh:
         fh.write("name: x\n" + "# padding\n" * 600_000)
@@ -319,7 +356,8 @@ def test_unknown_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("sim.scenario.reference") is None, reason="sim/scenario/reference.py not written yet"
+    importlib.util.find_spec("sim.scenario.reference") is None,
+    reason="sim/scenario/reference.py not written yet",
 )
 def test_epstein_grid_model_is_dispatched(tmp_path: Path) -> None:
     text = (
@@ -341,5 +379,7 @@ BASELINE = builtin_baseline()
 def test_baseline_loads_with_every_number_sourced() -> None:
     scenario, prov = load_scenario_with_provenance(BASELINE)
     assert isinstance(scenario, Scenario)
-    assert prov.bare_numbers == 0, "bare numbers: " + ", ".join(f"{b.path} (line {b.line})" for b in prov.bare)
+    assert prov.bare_numbers == 0, "bare numbers: " + ", ".join(
+        f"{b.path} (line {b.line})" for b in prov.bare
+    )
     assert prov.sourced_numbers > 0

@@ -38,7 +38,10 @@ def test_paths_by_name_index_and_id(scenario) -> None:
 def test_whole_substructures_and_numpy_values(scenario) -> None:
     out = apply_overrides(
         scenario,
-        {"actors.residents.hardship": {"dist": "uniform", "low": 0.1, "high": 0.9}, "posture.kfor.isr_coverage": np.float64(0.6)},
+        {
+            "actors.residents.hardship": {"dist": "uniform", "low": 0.1, "high": 0.9},
+            "posture.kfor.isr_coverage": np.float64(0.6),
+        },
     )
     assert out.actors.residents.hardship.dist == "uniform"
     assert out.posture.kfor.isr_coverage == 0.6
@@ -87,6 +90,7 @@ def test_describe_path() -> None:
     strength = describe_path("actors.kfor.3.strength")
     assert (strength.type, strength.unit) == ("int", "troops")
     assert "whole number" in (strength.check(2.5) or "")
+    assert "finite" in (strength.check(float("inf")) or "")
     policy = describe_path("posture.pristina.policy")
     assert policy.type == "choice" and policy.choices == ("force_through", "follow_kfor_advice")
     assert "did you mean 'force_through'" in (policy.check("force_thru") or "")

@@ -11,7 +11,9 @@ from sim.sweep.spec import Factor, SweepSpec, factor_names
 
 
 def spec(factors: dict, design: dict, **kw) -> SweepSpec:
-    return SweepSpec.model_validate({"base": "x.yaml", "factors": factors, "design": design, "replications": 1, **kw})
+    return SweepSpec.model_validate(
+        {"base": "x.yaml", "factors": factors, "design": design, "replications": 1, **kw}
+    )
 
 
 def test_whole_numbers_and_levels_are_equally_likely_under_uniform_sampling() -> None:
@@ -32,7 +34,10 @@ def test_log_range_spreads_evenly_in_log_space() -> None:
 def test_full_factorial_crosses_levels_with_ranges_first_factor_slowest() -> None:
     d = build_design(
         spec(
-            {"posture.kfor.roe": {"levels": [0.0, 1.0]}, "posture.kfor.readiness_days": {"range": [2, 14], "n": 3}},
+            {
+                "posture.kfor.roe": {"levels": [0.0, 1.0]},
+                "posture.kfor.readiness_days": {"range": [2, 14], "n": 3},
+            },
             {"type": "full_factorial"},
         )
     )
@@ -44,13 +49,17 @@ def test_full_factorial_crosses_levels_with_ranges_first_factor_slowest() -> Non
 
 
 def test_latin_hypercube_hits_every_stratum_once_and_repeats_with_its_seed() -> None:
-    s = spec({"a.b": {"range": [0, 10]}, "a.c": {"range": [5, 6]}}, {"type": "latin_hypercube", "n": 50, "seed": 3})
+    s = spec(
+        {"a.b": {"range": [0, 10]}, "a.c": {"range": [5, 6]}}, {"type": "latin_hypercube", "n": 50, "seed": 3}
+    )
     d = build_design(s)
     for j in range(2):
         strata = np.floor(d.unit[:, j] * 50).astype(int)
         assert sorted(strata.tolist()) == list(range(50))
     assert build_design(s).points.equals(d.points)
-    other = spec({"a.b": {"range": [0, 10]}, "a.c": {"range": [5, 6]}}, {"type": "latin_hypercube", "n": 50, "seed": 4})
+    other = spec(
+        {"a.b": {"range": [0, 10]}, "a.c": {"range": [5, 6]}}, {"type": "latin_hypercube", "n": 50, "seed": 4}
+    )
     assert not build_design(other).points.equals(d.points)
 
 

@@ -18,7 +18,9 @@ def runs_rows(keys: list[str], point: int = 0, status: str = "ok") -> pa.Table:
     rows = []
     for r, k in enumerate(keys):
         row = {f.name: None for f in RUNS_SCHEMA}
-        row.update(run_key=k, point_id=point, status=status, error=None, replication=r, seed=100 + r, peak_level=r)
+        row.update(
+            run_key=k, point_id=point, status=status, error=None, replication=r, seed=100 + r, peak_level=r
+        )
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=PART_SCHEMAS["runs"])
 

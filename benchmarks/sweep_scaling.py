@@ -1,0 +1,124 @@
+"""How kosovo-sim sweep scales: workers, sweep length, and a 10,000-run sweep of the 2023 baseline.
+
+    .venv/bin/python benchmarks/sweep_scaling.py speedup  [--runs 400 --scale 0.1]
+    .venv/bin/python benchmarks/sweep_scaling.py memory   [--sizes 1000 10000 --scale 0.1]
+    .venv/bin/python benchmarks/sweep_scaling.py baseline [--sample 100]
+
+speedup: the same sweep on 1 and on 2 worker processes; wall time, CPU time of all processes.
+memory:  sweeps of growing length keeping every step's outputs; peak memory of the runner process
+         and of all processes, which should not grow with the number of runs.
+baseline: a sample of runs of the full 2023 baseline (one agent per resident, 275 days, weekly
+         time series) on 2 workers, and the time of 10,000 such runs extrapolated from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sweep_harness import PY, load_average, measure, write_sweep  # noqa: E402
+
+
+def lhs_sweep(folder: Path, name: str, runs: int, scale: float, every: int = 1, reps: int = 10) -> Path:
+    """``runs`` runs: a Latin hypercube over four KFOR levers, ``reps`` replications a point."""
+    points = max(1, runs // reps)
+    return write_sweep(
+        folder,
+        name,
+        f"""factors:
+  posture.kfor.roe: {{range: [0, 1]}}
+  posture.kfor.isr_coverage: {{range: [0.05, 0.8]}}
+  posture.kfor.readiness_days: {{range: [1, 14]}}
+  posture.kfor.joint_patrols: {{range: [0, 1]}}
+design: {{type: latin_hypercube, n: {points}, seed: 1}}
+replications: {reps}
+outputs:
+  timeseries: {{every: {every}}}
+""",
+        scale,
+    )
+
+
+def sweep_cmd(sweep: Path, out: Path, workers: int) -> list[str]:
+    return [PY, "-m", "sim", "sweep", str(sweep), "--out", str(out), "--workers", str(workers), "--quiet"]
+
+
+def speedup(args: argparse.Namespace, tmp: Path) -> None:
+    sweep = lhs_sweep(tmp, "bench_speedup", args.runs, args.scale)
+    print(f"speed-up: {args.runs} runs at resident_scale {args.scale}, every step kept; {load_average()}")
+    rows = {}
+    for w in (1, 2):
+        m = measure(sweep_cmd(sweep, tmp / f"speedup_{w}", w))
+        rows[w] = m
+        print(f"  {w} worker(s): {m.stdout.strip()}")
+    print("| workers | wall s | runs/s | CPU s (all processes) | CPU s per run |")
+    print("|---:|---:|---:|---:|---:|")
+    for w, m in rows.items():
+        rate, per_run = args.runs / m.wall_s, m.cpu_s / args.runs
+        print(f"| {w} | {m.wall_s:.1f} | {rate:.2f} | {m.cpu_s:.1f} | {per_run:.3f} |")
+    print(f"speed-up 1 -> 2 workers: {rows[1].wall_s / rows[2].wall_s:.2f}x (wall); after: {load_average()}")
+
+
+def memory(args: argparse.Namespace, tmp: Path) -> None:
+    print(f"memory: sweeps at resident_scale {args.scale}, every step kept, 2 workers; {load_average()}")
+    rows = []
+    for n in args.sizes:
+        sweep = lhs_sweep(tmp, f"bench_memory_{n}", n, args.scale)
+        m = measure(sweep_cmd(sweep, tmp / f"memory_{n}", 2))
+        rows.append((n, m))
+        print(f"  {n}: {m.stdout.strip()}")
+    print("| runs | wall s | runs/s | peak, runner process (MB) | peak, all processes (MB) |")
+    print("|---:|---:|---:|---:|---:|")
+    for n, m in rows:
+        print(
+            f"| {n:,} | {m.wall_s:.0f} | {n / m.wall_s:.2f} | {m.peak_root_mb:.0f} | {m.peak_tree_mb:.0f} |"
+        )
+    first, last = rows[0][1], rows[-1][1]
+    runner = 100 * (last.peak_root_mb / first.peak_root_mb - 1)
+    tree = 100 * (last.peak_tree_mb / first.peak_tree_mb - 1)
+    print(f"growth {rows[0][0]:,} -> {rows[-1][0]:,} runs: runner {runner:+.1f}%, all processes {tree:+.1f}%")
+    print(f"after: {load_average()}")
+
+
+def baseline(args: argparse.Namespace, tmp: Path) -> None:
+    sweep = lhs_sweep(tmp, "bench_baseline", args.sample, 1.0, every=7)
+    print(f"baseline: {args.sample} runs of the full 2023 baseline on 2 workers; {load_average()}")
+    m = measure(sweep_cmd(sweep, tmp / "baseline", 2))
+    manifest = json.loads((tmp / "baseline" / "manifest.json").read_text())
+    session = manifest["sessions"][0]
+    print(f"  {m.stdout.strip()}")
+    per_run_wall = m.wall_s / args.sample
+    print("| runs | wall s | runs/s | CPU s | peak, all processes (MB) | 10,000 runs, extrapolated |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    hours = 10_000 * per_run_wall / 3600
+    rate = args.sample / m.wall_s
+    cells = [f"{args.sample}", f"{m.wall_s:.0f}", f"{rate:.2f}", f"{m.cpu_s:.0f}", f"{m.peak_tree_mb:.0f}"]
+    print("| " + " | ".join(cells) + f" | {hours:.1f} h |")
+    print(f"runner's own session: {session['wall_s']} s wall, {session['cpu_s']} s CPU in workers")
+    print(f"after: {load_average()}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["speedup", "memory", "baseline", "all"], nargs="?", default="all")
+    ap.add_argument("--runs", type=int, default=400)
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--sample", type=int, default=100)
+    ap.add_argument("--keep", type=Path, default=None, help="keep the stores in this folder")
+    args = ap.parse_args()
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="sweep_scaling."))
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name, fn in (("speedup", speedup), ("memory", memory), ("baseline", baseline)):
+        if args.what in (name, "all"):
+            fn(args, tmp)
+            print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""Compare a base scenario with variants on common random numbers, and write comparison.parquet.
+
+Every scenario runs the same replications with the same base seed, so replication r of each uses
+the same seed (``sim.runner.replication_seed``): a difference between a variant and the base is the
+effect of what the variant changes, not of different dice. The paired differences and their
+intervals come from ``sim.analysis.comparison`` (Newcombe's paired score interval for probabilities,
+a paired bootstrap for means). Differences are variant minus base.
+
+Output folder::
+
+    DIR/comparison.parquet   one row per variant and outcome (columns described in the file itself)
+    DIR/comparison.json      the same rows with the run settings, for readers without Parquet
+    DIR/<scenario>/          each scenario's result folder, as ``kosovo-sim run`` writes it
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.analysis.comparison import paired_differences
+from sim.analysis.outcomes import PAIRED_OUTCOMES
+from sim.errors import UserError
+from sim.store.atomic import publish_dir, staging_dir, write_json, write_parquet
+
+CONF = 0.95
+
+COLUMN_DOCS: dict[str, str] = {
+    "variant": "name of the variant scenario (its result folder is <variant_folder>)",
+    "variant_title": "title of the variant scenario",
+    "base": "name of the base scenario every variant is compared with",
+    "outcome": "outcome id: p_l3plus, p_l5plus, p_l7 (probabilities), casualties, days_l3plus (means)",
+    "label": "what the outcome measures, in words",
+    "base_value": "the base scenario's value: a probability (share of runs) or a mean per run",
+    "variant_value": "the variant's value, same unit as base_value",
+    "difference": "paired difference, variant minus base (negative: the variant has less of it)",
+    "ci_low": "lower end of the interval of the difference (confidence level in column conf)",
+    "ci_high": "upper end of the interval of the difference",
+    "conf": "confidence level of [ci_low, ci_high]",
+    "excludes_zero": "true if the interval lies wholly above or below 0",
+    "method": "interval method: newcombe-paired-score (probabilities), paired-bootstrap-percentile (means)",
+    "n_pairs": "replications paired (same replication number and seed in both scenarios)",
+    "common_seeds": "true if every pair ran on the same seed (common random numbers)",
+    "both": "probabilities only: pairs where both runs had the event",
+    "base_only": "probabilities only: pairs where only the base run had the event",
+    "variant_only": "probabilities only: pairs where only the variant run had the event",
+    "neither": "probabilities only: pairs where neither run had the event",
+    "base_folder": "result folder of the base scenario, relative to comparison.parquet",
+    "variant_folder": "result folder of the variant, relative to comparison.parquet",
+}
+COLUMNS = list(COLUMN_DOCS)
+
+SCHEMA = pa.schema(
+    [
+        pa.field(name, typ, metadata={"description": COLUMN_DOCS[name]})
+        for name, typ in [
+            ("variant", pa.string()),
+            ("variant_title", pa.string()),
+            ("base", pa.string()),
+            ("outcome", pa.string()),
+            ("label", pa.string()),
+            ("base_value", pa.float64()),
+            ("variant_value", pa.float64()),
+            ("difference", pa.float64()),
+            ("ci_low", pa.float64()),
+            ("ci_high", pa.float64()),
+            ("conf", pa.float64()),
+            ("excludes_zero", pa.bool_()),
+            ("method", pa.string()),
+            ("n_pairs", pa.int64()),
+            ("common_seeds", pa.bool_()),
+            ("both", pa.int64()),
+            ("base_only", pa.int64()),
+            ("variant_only", pa.int64()),
+            ("neither", pa.int64()),
+            ("base_folder", pa.string()),
+            ("variant_folder", pa.string()),
+        ]
+    ]
+)
+
+
+def comparison_table(
+    base: str,
+    base_runs: pd.DataFrame,
+    variants: Mapping[str, pd.DataFrame],
+    titles: Mapping[str, str] | None = None,
+    folders: Mapping[str, str] | None = None,
+    outcomes: Sequence[str] = PAIRED_OUTCOMES,
+    conf: float = CONF,
+) -> pd.DataFrame:
+    """Rows of comparison.parquet from runs tables : variant minus base, paired by replication."""
+    titles = titles or {}
+    folders = folders or {}
+    rows = []
+    for name, runs in variants.items():
+        diff = paired_differences(base_runs, runs, outcomes=outcomes, conf=conf)
+        for r in diff.to_dict(orient="records"):
+            rows.append(
+                {
+                    "variant": name,
+                    "variant_title": titles.get(name, name),
+                    "base": base,
+                    "outcome": r["outcome"],
+                    "label": r["label"],
+                    "base_value": r["base"],
+                    "variant_value": r["variant"],
+                    "difference": r["difference"],
+                    "ci_low": r["lo"],
+                    "ci_high": r["hi"],
+                    "conf": conf,
+                    "excludes_zero": r["excludes_zero"],
+                    "method": r["method"],
+                    "n_pairs": r["n_pairs"],
+                    "common_seeds": r["common_seeds"],
+                    **{k: _int_or_none(r[k]) for k in ("both", "base_only", "variant_only", "neither")},
+                    "base_folder": folders.get(base, base),
+                    "variant_folder": folders.get(name, name),
+                }
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _int_or_none(v: Any) -> int | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return int(v)
+
+
+@dataclass
+class Comparison:
+    folder: Path
+    table: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _folder_names(names: Sequence[str]) -> list[str]:
+    """One folder per scenario; a name given twice gets a numbered suffix."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n}-{k + 1}")
+    return out
+
+
+def compare(
+    base: str | Path,
+    variants: Sequence[str | Path],
+    replications: int | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    workers: int = 1,
+    overrides: Mapping[str, Any] | None = None,
+    report: bool = True,
+    progress: Callable[[str, int], None] | None = None,
+) -> Comparison:
+    """Run the base and each variant on the same seeds, write their folders and comparison.parquet."""
+    from sim.history.validate import load_with_overrides, model_fingerprint
+    from sim.runner import git_commit, run_scenario
+
+    if not variants:
+        raise UserError("compare: name at least one variant scenario after the base")
+    paths = [Path(base), *(Path(v) for v in variants)]
+    scenarios = [load_with_overrides(p, overrides) for p in paths]  # every file checked before any run
+    reps = replications or scenarios[0].calendar.replications
+    base_seed = seed if seed is not None else scenarios[0].calendar.seed
+    names = _folder_names([s.name for s in scenarios])
+    final = (
+        Path(out)
+        if out is not None
+        else Path("results") / (f"compare-{scenarios[0].name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    )
+    if final.exists():
+        raise UserError(f"{final}: already exists; choose another --out")
+    stage = staging_dir(final)
+    try:
+        for path, scenario, name in zip(paths, scenarios, names, strict=True):
+            # a file runs as itself (its provenance goes into summary.json); with --set, the changed object
+            what: Any = scenario if overrides else path
+            run_scenario(
+                what,
+                replications=reps,
+                seed=base_seed,
+                out=stage / name,
+                workers=workers,
+                report=report,
+                progress=(lambda n, _name=name: progress(_name, n)) if progress else None,
+            )
+        runs = {name: pq.read_table(stage / name / "runs.parquet").to_pandas() for name in names}
+        table = comparison_table(
+            names[0],
+            runs[names[0]],
+            {n: runs[n] for n in names[1:]},
+            titles={n: s.title for n, s in zip(names, scenarios, strict=True)},
+            folders={n: n for n in names},
+        )
+        meta = {
+            "description": (
+                "Paired differences, variant minus base, of each variant against the base scenario, run on "
+                "common random numbers (replication r of every scenario used the same seed)."
+            ),
+            "base": names[0],
+            "variants": names[1:],
+            "files": {n: str(p) for n, p in zip(names, paths, strict=True)},
+            "overrides": dict(overrides or {}),
+            "replications": reps,
+            "base_seed": base_seed,
+            "conf": CONF,
+            "git_commit": git_commit(),
+            "model_sha256": model_fingerprint(),
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "columns": COLUMN_DOCS,
+        }
+        arrow = pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False)
+        arrow = arrow.replace_schema_metadata(
+            {b"kosovo_sim.comparison": json.dumps(meta, default=str).encode()}
+        )
+        write_parquet(arrow, stage / "comparison.parquet")
+        rows = [{k: _plain(v) for k, v in r.items()} for r in table.to_dict(orient="records")]
+        write_json({"meta": meta, "rows": rows}, stage / "comparison.json")
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    folder = publish_dir(stage, final)
+    return Comparison(folder, table, meta)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return v
