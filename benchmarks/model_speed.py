@@ -56,7 +56,9 @@ def main() -> None:
         med[r["scale"]] = t[len(t) // 2]
         print(f"{r['scale']:>6} {r['agents']:>8} {med[r['scale']]:>9.3f} {t[0]:>7.3f} {r['peak_mb']:>8.0f}")
     ratio = med[1.0] / med[0.1]
-    print(f"1:1 replication: {med[1.0]:.3f} s median (target <= 1 s), peak {rows[1]['peak_mb']:.0f} MB (target <= 300)")
+    print(
+        f"1:1 replication: {med[1.0]:.3f} s median (target <= 1 s), peak {rows[1]['peak_mb']:.0f} MB (target <= 300)"
+    )
     print(f"10x residents cost {ratio:.2f}x the time (target <= 12x)")
 
 

@@ -12,7 +12,9 @@ class UserError(Exception):
 class ScenarioError(UserError):
     """A scenario or sweep file is wrong at a known place: ``file:line: field: message``."""
 
-    def __init__(self, message: str, file: str | Path | None = None, line: int | None = None, field: str = ""):
+    def __init__(
+        self, message: str, file: str | Path | None = None, line: int | None = None, field: str = ""
+    ):
         self.file = str(file) if file is not None else None
         self.line = line
         self.field = field

@@ -46,7 +46,9 @@ EVENT_KINDS = (
 
 def _casualty_fields() -> list[pa.Field]:
     """injured_<actor>, killed_<actor> for every actor, then arrests."""
-    casualties = [pa.field(f"{kind}_{actor}", pa.int64()) for kind in ("injured", "killed") for actor in ACTORS]
+    casualties = [
+        pa.field(f"{kind}_{actor}", pa.int64()) for kind in ("injured", "killed") for actor in ACTORS
+    ]
     return [*casualties, pa.field("arrests", pa.int64())]
 
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 console = Console(stderr=True)
 
@@ -27,10 +35,14 @@ def progress_bar() -> Progress:
 
 
 def run(
-    scenario: Path | None = typer.Argument(None, help="Scenario YAML file; the built-in 2023 baseline if omitted."),
+    scenario: Path | None = typer.Argument(
+        None, help="Scenario YAML file; the built-in 2023 baseline if omitted."
+    ),
     replications: int | None = typer.Option(None, "--replications", "-n", min=1, help="Replications to run."),
     seed: int | None = typer.Option(None, "--seed", "-s", min=0, help="Base seed (default: the scenario's)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Result folder (default results/<scenario>-<time>)."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Result folder (default results/<scenario>-<time>)."
+    ),
     workers: int = typer.Option(
         0, "--workers", "-w", min=0, help="Worker processes (0 = one per core). Results do not depend on it."
     ),
@@ -41,7 +53,7 @@ def run(
     from sim.scenario.loader import builtin_baseline, load_scenario
 
     path = scenario if scenario is not None else builtin_baseline()
-    spec = load_scenario(path)  # fail fast, before any work, on a bad file
+    spec: Any = load_scenario(path)  # fail fast, before any work, on a bad file
     if out is not None and out.exists():
         from sim.errors import UserError
 

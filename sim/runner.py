@@ -97,7 +97,11 @@ def run_replications(
 def git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -125,7 +129,14 @@ def headline(runs: pa.Table) -> dict[str, Any]:
     peak = np.asarray(cols["peak_level"], dtype=float)
     for k in range(1, 8):
         out[f"p_l{k}plus"] = float(np.mean(peak >= k))
-    for name in ("killed_total", "injured_total", "injured_kfor", "injured_residents", "days_l3plus", "saf_peak"):
+    for name in (
+        "killed_total",
+        "injured_total",
+        "injured_kfor",
+        "injured_residents",
+        "days_l3plus",
+        "saf_peak",
+    ):
         if name in cols:
             out[f"median_{name}"] = float(np.median(cols[name]))
     return out
@@ -137,7 +148,7 @@ def _default_out(name: str) -> Path:
 
 
 def run_scenario(
-    scenario: Scenario | str | Path,
+    scenario: Any,
     replications: int | None = None,
     seed: int | None = None,
     out: str | Path | None = None,
@@ -150,10 +161,12 @@ def run_scenario(
 
     provenance: dict[str, Any] = {}
     scenario_file: str | None = None
+    spec: Any = scenario
     if isinstance(scenario, str | Path):
         scenario_file = str(scenario)
-        scenario, prov = load_scenario_with_provenance(scenario)
+        spec, prov = load_scenario_with_provenance(scenario)
         provenance = prov.to_dict()
+    scenario = spec
     reps = replications if replications is not None else scenario.calendar.replications
     base_seed = seed if seed is not None else scenario.calendar.seed
     final = Path(out) if out is not None else _default_out(scenario.name)

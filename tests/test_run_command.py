@@ -52,7 +52,9 @@ def test_summary_carries_provenance(result, small_file):
     assert summary["scenario"]["name"] == "small_baseline"
     assert summary["scenario"]["sha256"]
     files = [f["path"] for f in summary["provenance"]["files"]]
-    assert any(p.endswith("small.yaml") for p in files) and any(p.endswith("baseline_2023.yaml") for p in files)
+    assert any(p.endswith("small.yaml") for p in files) and any(
+        p.endswith("baseline_2023.yaml") for p in files
+    )
     assert len(summary["seeds"]) == 3 and summary["package_version"]
     assert 0.0 <= summary["headline"]["p_l3plus"] <= 1.0
     assert summary["places"] and summary["timeline"]

@@ -19,6 +19,11 @@ import pandas as pd
 
 from sim.analysis.intervals import Method, proportion_interval, wilson_width
 
+MIN_GAP = 0.01
+"""Distances to the threshold below this are planned as 0.01: a point on the threshold never leaves it."""
+MIN_ROUND = 10
+"""A point with fewer runs than this may still get this many more in one round."""
+
 
 def needs_more(
     successes,
@@ -32,9 +37,11 @@ def needs_more(
     """Per point: p, interval, width, ``too_wide``, ``straddles``, ``more`` and ``suggested`` extra runs.
 
     ``more`` is true when the interval is wider than ``target_width`` or contains ``threshold``,
-    and the point is below ``max_trials``. ``suggested`` is the number of extra replications the
-    width target alone calls for at the current proportion (capped by ``max_trials``); a point
-    that only straddles gets at least one more.
+    and the point is below ``max_trials``. ``suggested`` is the number of extra replications that
+    would, at the current proportion, meet the width target and move the interval off the
+    threshold, but at most the runs the point already has (or ``MIN_ROUND``): the proportion is
+    re-estimated between rounds, and a point sitting on the threshold would otherwise ask for
+    millions. ``max_trials`` caps the total.
     """
     s = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
@@ -52,8 +59,13 @@ def needs_more(
     more = (too_wide | straddles) & room
     p = np.divide(s, n, out=np.zeros_like(s), where=n > 0)
     need = np.array([trials_for_width(pi, target_width, conf) for pi in p]) if s.size else np.array([])
-    suggested = np.maximum(need - n, 0)
-    suggested = np.where(more & (suggested < 1), 1, suggested)
+    if threshold is not None and s.size:
+        # to leave the threshold out, the interval's half-width must fall below |p - threshold|
+        gap = np.maximum(2 * np.abs(p - threshold), MIN_GAP)
+        need_side = np.array([trials_for_width(pi, g, conf) for pi, g in zip(p, gap, strict=True)])
+        need = np.where(straddles, np.maximum(need, need_side), need)
+    # at most double a point per round: its proportion is re-estimated before the next step
+    suggested = np.clip(need - n, 1, np.maximum(n, MIN_ROUND))
     if max_trials is not None:
         suggested = np.minimum(suggested, np.maximum(max_trials - n, 0))
     suggested = np.where(more, suggested, 0).astype(np.int64)

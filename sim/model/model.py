@@ -95,11 +95,11 @@ class EscalationModel(mesa.Model):
         target = self.posture.kfor.troops_north
         north_total = sum(u.strength for u in kfor_units if u.north)
         factor = target / north_total if target is not None and north_total > 0 else 1.0
-        for u in kfor_units:
-            strength = round(u.strength * factor) if u.north else u.strength
-            KforUnit(self, u.id, u.name, strength, self.cell(u.base), north=u.north)
-        for u in actors.police:
-            PoliceUnit(self, u.id, u.name, u.strength, self.cell(u.base), kind=u.kind)
+        for k in kfor_units:
+            strength = round(k.strength * factor) if k.north else k.strength
+            KforUnit(self, k.id, k.name, strength, self.cell(k.base), north=k.north)
+        for pu in actors.police:
+            PoliceUnit(self, pu.id, pu.name, pu.strength, self.cell(pu.base), kind=pu.kind)
         ksf = self.posture.pristina.ksf_in_north
         if ksf > 0:
             # KSF garrisons the largest northern municipal centre (contested site with most residents)
@@ -166,7 +166,9 @@ class EscalationModel(mesa.Model):
         police_at = self.strength_by_place(self.police_units())
         ksf_at = self.strength_by_place(self.agents_by_type.get(KsfUnit, []))
         relieved = (
-            self.posture.kfor.relieve_police & (kfor_at > 0) & (self.crowd_prev >= self.mech.crowds.protest_min)
+            self.posture.kfor.relieve_police
+            & (kfor_at > 0)
+            & (self.crowd_prev >= self.mech.crowds.protest_min)
         )
         police_facing = np.where(relieved, 0.0, police_at) + ksf_at
         deterrent = police_facing + self.kfor_weight() * kfor_at
@@ -225,7 +227,8 @@ class EscalationModel(mesa.Model):
         """
         eps = self.mech.epstein
         res = self.residents
-        res.threshold = eps.threshold + eps.fatigue_per_day * self.fatigue
+        # a per-resident threshold: Epstein's T plus fatigue (the rule broadcasts it)
+        res.threshold = eps.threshold + eps.fatigue_per_day * self.fatigue  # type: ignore[assignment]
         self.grievance = res.grievance(self.legitimacy.value)
         per = self.persons_per_agent
         seen = self.crowd_prev.astype(np.float64)  # actives each site's residents count, in persons
@@ -298,7 +301,9 @@ class EscalationModel(mesa.Model):
                     lvl,
                     "residents,kfor,police" if riot else "residents",
                     int(c.crowd[p]),
-                    (f"{int(c.militants[p])} militants" + (", firearms" if c.firearms[p] else "")) if riot else "",
+                    (f"{int(c.militants[p])} militants" + (", firearms" if c.firearms[p] else ""))
+                    if riot
+                    else "",
                     injured_kfor=int(c.injured_kfor[p]),
                     injured_police=int(c.injured_police[p]),
                     injured_residents=int(c.injured_residents[p]),
@@ -337,7 +342,9 @@ class EscalationModel(mesa.Model):
                     self.log(g.plan.target, "attack_called_off", 0, "armed", g.members, g.name)
                     g.plan = None
                 elif self.day >= g.plan.start_step:
-                    success = g.expected_success(security, self.credibility(), self.mech.deterrence.communication)
+                    success = g.expected_success(
+                        security, self.credibility(), self.mech.deterrence.communication
+                    )
                     if g.decides_to_attack(success, self.rng):
                         g.status = ATTACKING
                         g.move_to(self.cells[g.plan.target])
@@ -401,7 +408,9 @@ class EscalationModel(mesa.Model):
         obs.saf_crossed = saf.state == CROSSING
 
     # ------------------------------------------------------------------ records
-    def log(self, place: int, kind: str, lvl: int, actors: str, size: int, detail: str, **casualties: int) -> None:
+    def log(
+        self, place: int, kind: str, lvl: int, actors: str, size: int, detail: str, **casualties: int
+    ) -> None:
         row = {
             "replication": self.replication,
             "step": self.day,

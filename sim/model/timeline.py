@@ -102,7 +102,7 @@ def election(model: EscalationModel, ev: schema.Election, day: int, _: int) -> N
     _political(model, day)
 
 
-def police_operation(model: EscalationModel, ev: schema.PoliceOperation, day: int, index: int) -> None:
+def police_operation(model: EscalationModel, ev: schema.PoliceOperation, day: int, index: int) -> bool:
     """Special police go to each place; skipped when Pristina follows KFOR's advice on a contested one."""
     if ev.contested and model.posture.pristina.policy == "follow_kfor_advice":
         return False
@@ -113,7 +113,9 @@ def police_operation(model: EscalationModel, ev: schema.PoliceOperation, day: in
         (u for u in model.police_units() if u.kind == "special" and u.operation is None),
         key=lambda u: u.unit_id,
     )
-    pool = specials or sorted((u for u in model.police_units() if u.operation is None), key=lambda u: u.unit_id)
+    pool = specials or sorted(
+        (u for u in model.police_units() if u.operation is None), key=lambda u: u.unit_id
+    )
     for place_id in ev.places:
         need = ev.officers
         target = model.cell(place_id)
@@ -125,7 +127,9 @@ def police_operation(model: EscalationModel, ev: schema.PoliceOperation, day: in
                 continue
             source.strength -= take
             need -= take
-            det = PoliceUnit(model, f"{op.op_id}_{place_id}", f"{ev.label} ({place_id})", take, source.home, "special")
+            det = PoliceUnit(
+                model, f"{op.op_id}_{place_id}", f"{ev.label} ({place_id})", take, source.home, "special"
+            )
             det.operation = op.op_id
             det.move_toward(target)
             op.detachments.append(det)
@@ -137,6 +141,7 @@ def police_operation(model: EscalationModel, ev: schema.PoliceOperation, day: in
             model.called_sites.add(int(model.site[model.geo.index(place_id)]))
     model.operations[op.op_id] = op
     model.schedule_event(_end_operation(model, op.op_id), at=op.end_day + 0.5)
+    return True
 
 
 def _end_operation(model: EscalationModel, op_id: str) -> Callable[[], None]:
@@ -211,7 +216,9 @@ def withdrawal(model: EscalationModel, ev: schema.Withdrawal, day: int, _: int) 
             unit.remove()
 
 
-def international_pressure(model: EscalationModel, ev: schema.InternationalPressure, day: int, _: int) -> None:
+def international_pressure(
+    model: EscalationModel, ev: schema.InternationalPressure, day: int, _: int
+) -> None:
     model.saf.add_pressure(ev.strength)
 
 
@@ -225,7 +232,9 @@ def armed_attack_plan(model: EscalationModel, ev: schema.ArmedAttackPlan, day: i
 
     for g in model.agents_by_type.get(ArmedGroup, []):
         if g.group_id == ev.group:
-            g.plan = Plan(target=model.geo.index(ev.target), start_step=day, end_step=day + ev.window_days - 1)
+            g.plan = Plan(
+                target=model.geo.index(ev.target), start_step=day, end_step=day + ev.window_days - 1
+            )
 
 
 HANDLERS: dict[str, Callable] = {

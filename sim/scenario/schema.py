@@ -138,7 +138,9 @@ class Residents(Strict):
 
     hardship: Dist
     risk_aversion: Dist = UniformDist()
-    legitimacy: float = num(..., "1", "initial legitimacy of Pristina's institutions among residents", ge=0, le=1)
+    legitimacy: float = num(
+        ..., "1", "initial legitimacy of Pristina's institutions among residents", ge=0, le=1
+    )
 
 
 class ArmedGroup(Strict):
@@ -166,12 +168,20 @@ class KforPosture(Strict):
     troops_north: int | None = num(
         None, "troops", "if set, northern units are scaled so their strengths sum to this", ge=0, le=100_000
     )
-    roe: float = num(0.0, "1", "rules of engagement: 0 cordons only (defensive) to 1 arrests and dispersal", ge=0, le=1)
-    isr_coverage: float = num(0.2, "1", "share of armed-group preparation and smuggling in view of ISR", ge=0, le=1)
-    reinforcement_size: int = num(700, "troops", "size of a reserve force called in by a timeline decision", ge=0)
+    roe: float = num(
+        0.0, "1", "rules of engagement: 0 cordons only (defensive) to 1 arrests and dispersal", ge=0, le=1
+    )
+    isr_coverage: float = num(
+        0.2, "1", "share of armed-group preparation and smuggling in view of ISR", ge=0, le=1
+    )
+    reinforcement_size: int = num(
+        700, "troops", "size of a reserve force called in by a timeline decision", ge=0
+    )
     readiness_days: float = num(7.0, "days", "notice-to-move of the reserve force", ge=0, le=90)
     joint_patrols: float = num(0.0, "1", "share of KFOR patrols run jointly with the police", ge=0, le=1)
-    relieve_police: bool = Field(True, description="KFOR takes over cordons from the police at contested sites")
+    relieve_police: bool = Field(
+        True, description="KFOR takes over cordons from the police at contested sites"
+    )
 
 
 class PristinaPolicy(Strict):
@@ -190,9 +200,15 @@ class EpsteinParams(Strict):
     threshold: float = num(0.1, "1", "activation threshold T", ge=0, le=1)
     jail_max_days: float = num(30.0, "days", "jail terms are uniform on [0, jail_max_days]", ge=0, le=10_000)
     kfor_weight_defensive: float = num(
-        0.2, "1", "arrest-risk weight of one KFOR soldier under defensive rules (1 = a police officer)", ge=0, le=1
+        0.2,
+        "1",
+        "arrest-risk weight of one KFOR soldier under defensive rules (1 = a police officer)",
+        ge=0,
+        le=1,
     )
-    arrests_per_officer: float = num(0.05, "arrests/day", "arrests one officer can make in a day", ge=0, le=10)
+    arrests_per_officer: float = num(
+        0.05, "arrests/day", "arrests one officer can make in a day", ge=0, le=10
+    )
     fatigue_per_day: float = num(
         0.0, "1/day", "rise of a resident's threshold per day spent active (0 = Epstein's rule)", ge=0, le=1
     )
@@ -203,9 +219,13 @@ class LegitimacyParams(Strict):
     """Lemos-style feedback: legitimacy responds to events and to force used."""
 
     recovery_days: float = num(60.0, "days", "time constant of return toward the initial legitimacy", gt=0)
-    per_injured_resident: float = num(0.0015, "1/person", "legitimacy lost per resident injured by security forces", ge=0)
+    per_injured_resident: float = num(
+        0.0015, "1/person", "legitimacy lost per resident injured by security forces", ge=0
+    )
     per_arrest: float = num(0.0005, "1/person", "legitimacy lost per resident arrested", ge=0)
-    per_operation_day: float = num(0.01, "1/day", "legitimacy lost per day of police operation in a Serb-majority place", ge=0)
+    per_operation_day: float = num(
+        0.01, "1/day", "legitimacy lost per day of police operation in a Serb-majority place", ge=0
+    )
     consent_weight: float = num(0.25, "1", "weight of the quiet share (consent) in legitimacy", ge=0, le=1)
     joint_patrol_relief: float = num(
         0.5, "1", "share of an operation's legitimacy cost that joint KFOR-police patrols avoid", ge=0, le=1
@@ -214,20 +234,38 @@ class LegitimacyParams(Strict):
 
 class CrowdParams(Strict):
     protest_min: int = num(100, "persons", "actives at a place that make a protest (ladder L2)", ge=1)
-    mobilisation: float = num(0.5, "1", "share of a place's actives that turn out at a contested site", ge=0, le=1)
-    militant_share: float = num(0.05, "1", "share of a crowd that attacks a cordon when not deterred", ge=0, le=1)
+    mobilisation: float = num(
+        0.5, "1", "share of a place's actives that turn out at a contested site", ge=0, le=1
+    )
+    militant_share: float = num(
+        0.05, "1", "share of a crowd that attacks a cordon when not deterred", ge=0, le=1
+    )
     injury_rate_security: float = num(0.3, "1/person", "security injuries per militant in a clash", ge=0)
-    injury_rate_residents: float = num(0.02, "1/person", "resident injuries per crowd member in a clash", ge=0)
+    injury_rate_residents: float = num(
+        0.02, "1/person", "resident injuries per crowd member in a clash", ge=0
+    )
     gunshot_probability: float = num(0.02, "1/clash", "chance a clash includes firearms", ge=0, le=1)
     firearm_lethality: float = num(0.3, "1", "chance that firearms in a clash kill someone", ge=0, le=1)
-    resident_death_share: float = num(0.5, "1", "chance the person killed is a resident, not security", ge=0, le=1)
-    kfor_protection: float = num(0.5, "1", "share of injuries a KFOR cordon's equipment prevents", ge=0, le=1)
-    dispersal_per_troop: float = num(2.0, "persons/troop", "crowd dispersed per assertive soldier per day", ge=0)
-    cordon_weight_defensive: float = num(
-        0.5, "1", "deterrent weight of a KFOR soldier facing militants under defensive rules (1 under assertive)", ge=0, le=1
+    resident_death_share: float = num(
+        0.5, "1", "chance the person killed is a resident, not security", ge=0, le=1
     )
-    cover_ratio: float = num(0.3, "troops/person", "KFOR troops sent per protester at a hot place", ge=0, le=10)
-    riot_cover_multiplier: float = num(2.0, "1", "KFOR cover at a place that rioted yesterday, over cover_ratio", ge=1, le=10)
+    kfor_protection: float = num(0.5, "1", "share of injuries a KFOR cordon's equipment prevents", ge=0, le=1)
+    dispersal_per_troop: float = num(
+        2.0, "persons/troop", "crowd dispersed per assertive soldier per day", ge=0
+    )
+    cordon_weight_defensive: float = num(
+        0.5,
+        "1",
+        "deterrent weight of a KFOR soldier facing militants under defensive rules (1 under assertive)",
+        ge=0,
+        le=1,
+    )
+    cover_ratio: float = num(
+        0.3, "troops/person", "KFOR troops sent per protester at a hot place", ge=0, le=10
+    )
+    riot_cover_multiplier: float = num(
+        2.0, "1", "KFOR cover at a place that rioted yesterday, over cover_ratio", ge=1, le=10
+    )
 
 
 class ArmedGroupParams(Strict):
@@ -235,14 +273,24 @@ class ArmedGroupParams(Strict):
     recruit_grievance: float = num(0.6, "1", "grievance above which a resident may be recruited", ge=0, le=1)
     smuggling_per_day: float = num(5.0, "weapons/day", "arms smuggled at full sponsor support", ge=0)
     interdiction: float = num(0.5, "1", "chance a shipment in ISR view is seized", ge=0, le=1)
-    detection_per_day: float = num(0.02, "1/day", "chance per day that ISR in full view detects the group", ge=0, le=1)
-    attack_threshold: float = num(0.5, "1", "expected success above which a planned attack goes ahead", ge=0, le=1)
+    detection_per_day: float = num(
+        0.02, "1/day", "chance per day that ISR in full view detects the group", ge=0, le=1
+    )
+    attack_threshold: float = num(
+        0.5, "1", "expected success above which a planned attack goes ahead", ge=0, le=1
+    )
     lethality_attackers: float = num(0.03, "1/person", "deaths per attacker engaged per day", ge=0, le=1)
-    lethality_security: float = num(0.01, "1/person", "deaths per security member engaged per day", ge=0, le=1)
+    lethality_security: float = num(
+        0.01, "1/person", "deaths per security member engaged per day", ge=0, le=1
+    )
     wound_ratio: float = num(2.0, "1", "wounded per killed", ge=0)
     response_officers: int = num(400, "officers", "special police that answer an armed attack", ge=0)
-    attack_slope: float = num(10.0, "1", "steepness of the daily go/no-go logistic around the threshold", gt=0)
-    disruption: float = num(0.8, "1", "share of members and arms lost when ISR detection leads to a raid", ge=0, le=1)
+    attack_slope: float = num(
+        10.0, "1", "steepness of the daily go/no-go logistic around the threshold", gt=0
+    )
+    disruption: float = num(
+        0.8, "1", "share of members and arms lost when ISR detection leads to a raid", ge=0, le=1
+    )
     capture_share: float = num(0.1, "1", "share of attackers captured in the counter-operation", ge=0, le=1)
     flight_probability: float = num(0.7, "1/day", "daily chance the attackers break off and flee", ge=0, le=1)
 
@@ -261,14 +309,20 @@ class SerbiaParams(Strict):
     pressure_weight: float = num(6.0, "1", ge=0)
     stand_down_days: float = num(7.0, "days", "minimum days at a readiness state", ge=0)
     pressure_half_life_days: float = num(10.0, "days", gt=0)
-    drawdown_days: float = num(2.0, "days", "time constant of falling back toward the target strength", gt=0, le=60)
+    drawdown_days: float = num(
+        2.0, "days", "time constant of falling back toward the target strength", gt=0, le=60
+    )
 
 
 class DeterrenceParams(Strict):
     credibility_days: float = num(7.0, "days", "readiness delay at which credibility halves", gt=0)
-    communication: float = num(0.7, "1", "share of KFOR's capability and resolve the adversary perceives", ge=0, le=1)
+    communication: float = num(
+        0.7, "1", "share of KFOR's capability and resolve the adversary perceives", ge=0, le=1
+    )
     saf_weight: float = num(1.0, "1", "combat weight of one SAF soldier relative to KFOR", gt=0)
-    defensive_credibility: float = num(0.5, "1", "credibility of KFOR's resolve under purely defensive rules", ge=0, le=1)
+    defensive_credibility: float = num(
+        0.5, "1", "credibility of KFOR's resolve under purely defensive rules", ge=0, le=1
+    )
 
 
 class LadderParams(Strict):
@@ -277,7 +331,9 @@ class LadderParams(Strict):
     l5_killed: int = num(3, "persons", "killed in a day that make an organised attack", ge=1)
     l6_surge_ratio: float = num(1.5, "1", "SAF at the line over routine that makes L6 with readiness", ge=1)
     political_days: int = num(30, "days", "days a political event keeps the ladder at L1", ge=0)
-    tension_half_life_days: float = num(7.0, "days", "smoothing of the Goldstein-weighted tension measure", gt=0)
+    tension_half_life_days: float = num(
+        7.0, "days", "smoothing of the Goldstein-weighted tension measure", gt=0
+    )
 
 
 class Mechanisms(Strict):
@@ -292,7 +348,9 @@ class Mechanisms(Strict):
 
 # --------------------------------------------------------------------------- timeline
 class EventBase(Strict):
-    id: Id | None = Field(None, description="lets a variant that extends this scenario replace or remove the event")
+    id: Id | None = Field(
+        None, description="lets a variant that extends this scenario replace or remove the event"
+    )
     date: dt.date
     label: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, description="citation key in docs/sources.md for the event")
@@ -312,7 +370,8 @@ class PoliceOperation(EventBase):
     legitimacy_shock: float = num(0.0, "1", ge=-1, le=1)
     contested: bool = Field(True, description="KFOR advised against it: skipped under 'follow_kfor_advice'")
     call_to_gather: bool = Field(
-        False, description="Serb leaders call residents out (sirens): on the first day residents expect every aggrieved neighbour to come"
+        False,
+        description="Serb leaders call residents out (sirens): on the first day residents expect every aggrieved neighbour to come",
     )
 
 
@@ -408,10 +467,10 @@ class Scenario(Strict):
         for i, link in enumerate(self.geography.links):
             need(link.a, f"geography.links.{i}.a")
             need(link.b, f"geography.links.{i}.b")
-        for i, u in enumerate(self.actors.kfor):
-            need(u.base, f"actors.kfor.{i}.base")
-        for i, u in enumerate(self.actors.police):
-            need(u.base, f"actors.police.{i}.base")
+        for i, k in enumerate(self.actors.kfor):
+            need(k.base, f"actors.kfor.{i}.base")
+        for i, pu in enumerate(self.actors.police):
+            need(pu.base, f"actors.police.{i}.base")
         for i, s in enumerate(self.actors.serbia.staging):
             need(s, f"actors.serbia.staging.{i}")
         for i, g in enumerate(self.actors.armed_groups):
@@ -442,7 +501,9 @@ class Scenario(Strict):
             if isinstance(ev, Withdrawal) and ev.unit not in units:
                 problems.append(f"{where}.unit: unknown KFOR unit '{ev.unit}'{_suggest(ev.unit, units)}")
             if isinstance(ev, ArmedAttackPlan) and ev.group not in groups:
-                problems.append(f"{where}.group: unknown armed group '{ev.group}'{_suggest(ev.group, groups)}")
+                problems.append(
+                    f"{where}.group: unknown armed group '{ev.group}'{_suggest(ev.group, groups)}"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -33,6 +33,7 @@ class ResultData:
     timeseries: pd.DataFrame
     events: pd.DataFrame
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    kind: str = "run"  # "run": a folder of `kosovo-sim run`; "sweep": a sweep store
 
     @property
     def scenario(self) -> dict[str, Any]:
@@ -48,9 +49,20 @@ class ResultData:
 
     @property
     def n_runs(self) -> int:
-        if len(self.runs):
-            return int(self.runs["replication"].nunique())
-        return int(self.timeseries["replication"].nunique()) if len(self.timeseries) else 0
+        """Distinct runs: by run_key in a sweep (replications repeat per point), else by replication."""
+        for table in (self.runs, self.timeseries):
+            if len(table):
+                return int(table[run_id_column(table)].nunique())
+        return 0
+
+
+def run_id_column(table: pd.DataFrame) -> str:
+    """The column that tells runs apart: a sweep's run_key, else the replication number."""
+    return "run_key" if "run_key" in table.columns else "replication"
+
+
+def is_sweep_store(path: Path) -> bool:
+    return (Path(path) / "manifest.json").is_file() and (Path(path) / "runs").is_dir()
 
 
 def table_file(result_dir: Path, name: str) -> Path | None:
@@ -66,10 +78,12 @@ def check_result_dir(path: str | Path) -> Path:
         raise UserError(f"{p}: no such folder")
     if not p.is_dir():
         raise UserError(f"{p}: not a folder; give the result folder written by `kosovo-sim run`")
+    if is_sweep_store(p):
+        return p
     missing = [f"{n}.parquet" for n in REQUIRED if table_file(p, n) is None]
     if missing:
         raise UserError(
-            f"{p}: not a result folder (missing {', '.join(missing)}); give a folder written by `kosovo-sim run`"
+            f"{p}: not a result folder (missing {', '.join(missing)}); give a folder written by `kosovo-sim run` or a sweep store"
         )
     return p
 
@@ -90,14 +104,11 @@ def read_table(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
 def read_summary(result_dir: Path) -> dict[str, Any]:
     """summary.json as a dict; an absent file is an empty provenance, a broken one an error."""
     path = Path(result_dir) / "summary.json"
+    if is_sweep_store(Path(result_dir)):
+        return sweep_summary(Path(result_dir))
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot read ({err})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise UserError(f"{path}:1: expected a JSON object at the top level")
     return data
@@ -108,8 +119,10 @@ def empty_frame(schema: pa.Schema) -> pd.DataFrame:
 
 
 def load_result(path: str | Path) -> ResultData:
-    """Read a result folder written by ``kosovo-sim run``."""
+    """Read a result folder written by ``kosovo-sim run``, or a sweep store."""
     p = check_result_dir(path)
+    if is_sweep_store(p):
+        return load_sweep(p)
     frames = {}
     for name, schema in TABLES.items():
         f = table_file(p, name)
@@ -126,6 +139,89 @@ def load_result(path: str | Path) -> ResultData:
         events=frames["events"],
         extra=extra,
     )
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read ({err})") from None
+
+
+def sweep_summary(root: Path) -> dict[str, Any]:
+    """A sweep's manifest shaped like a run's summary.json: scenario, places, timeline, factors."""
+    manifest = read_json(root / "manifest.json")
+    if not isinstance(manifest, dict):
+        raise UserError(f"{root / 'manifest.json'}:1: expected a JSON object at the top level")
+    base_path = root / "inputs" / "base_scenario.json"
+    base = read_json(base_path) if base_path.is_file() else {}
+    prov_path = root / "inputs" / "provenance.json"
+    factors = manifest.get("factors") if isinstance(manifest.get("factors"), dict) else {}
+    sweep_file = manifest.get("sweep") if isinstance(manifest.get("sweep"), dict) else {}
+    summary: dict[str, Any] = {
+        "scenario": {
+            "name": manifest.get("name") or root.name,
+            "title": manifest.get("title") or manifest.get("name") or root.name,
+            "description": manifest.get("description") or "",
+            "file": sweep_file.get("file"),
+            "sha256": sweep_file.get("sha256"),
+            "base": base.get("name") if isinstance(base, dict) else None,
+        },
+        "sweep": {k: v for k, v in manifest.items() if k not in ("name", "title", "description")},
+        "factors": list(factors),
+        "factor_paths": {k: v.get("path", k) for k, v in factors.items() if isinstance(v, dict)},
+    }
+    if isinstance(base, dict):
+        geo = base.get("geography") if isinstance(base.get("geography"), dict) else {}
+        summary["places"] = geo.get("places") or []
+        summary["timeline"] = base.get("timeline") or []
+    if prov_path.is_file():
+        summary["provenance"] = read_json(prov_path)
+    return summary
+
+
+def load_sweep(root: Path) -> ResultData:
+    """A sweep store through its DuckDB views: finished runs (design factors joined), series, events."""
+    import duckdb
+
+    from sim.sweep.query import connect
+
+    con = connect(root)
+    try:
+        runs = con.execute("SELECT * FROM runs ORDER BY point_id, replication").df()
+        ts = con.execute("SELECT * FROM timeseries ORDER BY point_id, replication, step").df()
+        ev = con.execute("SELECT * FROM events ORDER BY point_id, replication, step").df()
+    except duckdb.Error as err:
+        raise UserError(f"{root}: cannot read the sweep store ({' '.join(str(err).split())[:200]})") from None
+    finally:
+        con.close()
+    ok = runs["status"] == "ok" if "status" in runs.columns else pd.Series(True, index=runs.index)
+    keep = set(runs.loc[ok, "run_key"]) if "run_key" in runs.columns else None
+    if keep is not None:
+        ts = ts[ts["run_key"].isin(keep)] if "run_key" in ts.columns else ts
+        ev = ev[ev["run_key"].isin(keep)] if "run_key" in ev.columns else ev
+    return ResultData(
+        path=root,
+        summary=sweep_summary(root),
+        runs=runs[ok].reset_index(drop=True),
+        timeseries=ts.reset_index(drop=True),
+        events=ev.reset_index(drop=True),
+        extra={"failures": runs[~ok].reset_index(drop=True), **_analysis_tables(root)},
+        kind="sweep",
+    )
+
+
+def _analysis_tables(root: Path) -> dict[str, pd.DataFrame]:
+    """Tables of `kosovo-sim analyze` (SWEEP/analysis/*.parquet) and a paired comparison, when present."""
+    out = {}
+    for name in ("sensitivity", "comparison"):
+        for f in (root / "analysis" / f"{name}.parquet", root / f"{name}.parquet"):
+            if f.is_file():
+                out[name] = read_table(f)
+                break
+    return out
 
 
 # --------------------------------------------------------------------------- summary.json helpers

@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim.results import ACTORS, LEVEL_NAMES
+from sim.views.data import run_id_column
 from sim.views.palette import (
     ACTOR_COLOURS,
     ACTOR_LABELS,
@@ -461,7 +462,7 @@ def incident_counts(events: pd.DataFrame, n_runs: int, per_day: bool = True) -> 
     ev = pd.DataFrame(
         {
             **{k: events.loc[placed, k].astype("category") if k != "date" else events.loc[placed, k] for k in keys},
-            "replication": events.loc[placed, "replication"].to_numpy(),
+            "_run": events.loc[placed, run_id_column(events)].to_numpy(),
             "size": events.loc[placed, "size"].to_numpy(dtype=float),
             "_inj": inj,
             "_kil": kil,
@@ -472,7 +473,7 @@ def incident_counts(events: pd.DataFrame, n_runs: int, per_day: bool = True) -> 
     g = ev.groupby(keys, sort=True, observed=True).agg(
         count=("size", "size"), mean_size=("size", "mean"), injured=("_inj", "sum"), killed=("_kil", "sum")
     )
-    runs = ev.drop_duplicates([*keys, "replication"]).groupby(keys, sort=True, observed=True).size()
+    runs = ev.drop_duplicates([*keys, "_run"]).groupby(keys, sort=True, observed=True).size()
     g["share"] = runs.reindex(g.index).to_numpy() / n_runs
     g["injured"] = g["injured"] / n_runs
     g["killed"] = g["killed"] / n_runs

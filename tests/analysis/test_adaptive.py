@@ -23,12 +23,20 @@ def test_the_cap_stops_further_replication():
 
 
 def test_suggested_runs_reach_the_target_width_at_the_observed_proportion():
-    table = needs_more([30], [100], target_width=0.1)
-    n = 100 + int(table["suggested"].iloc[0])
+    table = needs_more([75], [250], target_width=0.1)
+    n = 250 + int(table["suggested"].iloc[0])
     lo, hi = wilson(0.3 * n, n)
     assert float(hi - lo) <= 0.1
     lo, hi = wilson(0.3 * (n - 1), n - 1)
     assert float(hi - lo) > 0.1
+
+
+def test_a_round_at_most_doubles_a_point_and_straddlers_get_enough_to_leave_the_threshold():
+    table = needs_more([3, 12], [10, 100], target_width=0.5, threshold=0.1)
+    assert table["suggested"].tolist()[0] == 10  # wants more, but doubling is the limit
+    assert not table["too_wide"].iloc[1] and table["straddles"].iloc[1]
+    # p = 0.12 sits 0.02 from the threshold: about 4,000 runs to tell; this round doubles to 200
+    assert table["suggested"].iloc[1] == 100
 
 
 def test_trials_for_width_is_the_smallest_n():

@@ -32,7 +32,9 @@ def test_invariants_hold_every_day(runs, small_baseline):
     n_steps = small_baseline.calendar.n_steps
     for r in runs:
         assert len(r.timeseries["step"]) == n_steps
-        residents = series(r, "residents_quiet") + series(r, "residents_active") + series(r, "residents_jailed")
+        residents = (
+            series(r, "residents_quiet") + series(r, "residents_active") + series(r, "residents_jailed")
+        )
         assert np.all(residents == residents[0])  # residents are conserved
         level = series(r, "level")
         assert level.min() >= 0 and level.max() <= 7
@@ -40,7 +42,14 @@ def test_invariants_hold_every_day(runs, small_baseline):
         assert np.all(crossed[level == 7])  # L7 only once Serbian forces have crossed
         for name in [f"{k}_{a}" for k in ("injured", "killed") for a in ACTORS] + ["arrests"]:
             assert np.all(np.diff(series(r, name)) >= 0), name  # cumulative counts never fall
-        for name in ("kfor_north", "kfor_total", "police_north", "saf_at_line", "armed_members", "armed_arms"):
+        for name in (
+            "kfor_north",
+            "kfor_total",
+            "police_north",
+            "saf_at_line",
+            "armed_members",
+            "armed_arms",
+        ):
             assert series(r, name).min() >= 0, name
         assert 0.0 <= series(r, "legitimacy").min() <= series(r, "legitimacy").max() <= 1.0
 
@@ -55,7 +64,9 @@ def test_same_seed_same_tables_other_seed_other_tables(small_baseline, runs):
 def test_the_2023_shape_quiet_april_unrest_from_26_may(runs):
     may26 = dt.date(2023, 5, 26)
     quiet_before = [series(r, "level")[dates(r) < may26].max() < 3 for r in runs]
-    unrest_after = [series(r, "level")[(dates(r) >= may26) & (dates(r) <= dt.date(2023, 6, 4))].max() >= 2 for r in runs]
+    unrest_after = [
+        series(r, "level")[(dates(r) >= may26) & (dates(r) <= dt.date(2023, 6, 4))].max() >= 2 for r in runs
+    ]
     readiness = [series(r, "saf_readiness")[dates(r) >= may26].any() for r in runs]
     assert sum(quiet_before) >= 4 and all(unrest_after) and all(readiness)
 
@@ -123,9 +134,13 @@ def test_full_isr_exposes_the_armed_group_more_often(small_baseline):
         small_baseline,
         {"posture.kfor.isr_coverage": 1.0, "mechanisms.armed_groups.detection_per_day": 0.05},
     )
-    detected = [any(e["kind"] == "detection" for e in simulate(watched, r, s).events) for r, s in enumerate(SEEDS)]
-    baseline_detected = [any(e["kind"] == "detection" for e in simulate(small_baseline, r, s).events)
-                         for r, s in enumerate(SEEDS)]
+    detected = [
+        any(e["kind"] == "detection" for e in simulate(watched, r, s).events) for r, s in enumerate(SEEDS)
+    ]
+    baseline_detected = [
+        any(e["kind"] == "detection" for e in simulate(small_baseline, r, s).events)
+        for r, s in enumerate(SEEDS)
+    ]
     assert sum(detected) > sum(baseline_detected)
     assert sum(detected) >= 5
 

@@ -72,8 +72,8 @@ class _Model:
 
     def __init__(self):
         import mesa
-        from mesa.discrete_space import Network
         import networkx as nx
+        from mesa.discrete_space import Network
 
         self.m = mesa.Model(rng=1)
         g = nx.Graph()
@@ -163,8 +163,10 @@ def test_deterrence_is_a_product_so_no_credibility_means_no_deterrence():
 
 def test_isr_interdicts_shipments_in_proportion_to_coverage():
     rng = np.random.default_rng(0)
-    seized = {cov: sum(_group(smuggling_per_day=10.0, interdiction=1.0).smuggle(cov, rng) for _ in range(300))
-              for cov in (0.0, 0.5, 1.0)}
+    seized = {
+        cov: sum(_group(smuggling_per_day=10.0, interdiction=1.0).smuggle(cov, rng) for _ in range(300))
+        for cov in (0.0, 0.5, 1.0)
+    }
     assert seized[0.0] == 0 and seized[0.5] < seized[1.0]
 
 
