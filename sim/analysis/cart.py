@@ -140,7 +140,7 @@ def cart(
     tree.fit(enc.to_numpy(), y)
 
     counts = np.bincount(y, minlength=2)
-    folds = int(min(5, counts.min()))
+    folds = min(5, int(counts.min()))
     cv = float("nan")
     if folds >= 2:
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)

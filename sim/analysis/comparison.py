@@ -140,6 +140,6 @@ def paired_differences(
                 variant_only=None,
                 neither=None,
             )
-        row["excludes_zero"] = bool(row["lo"] > 0 or row["hi"] < 0)
+        row["excludes_zero"] = bool(lo > 0 or hi < 0)
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -30,16 +30,16 @@ from sim.analysis.intervals import mean_interval, wilson
 
 def holm(p: Sequence[float]) -> np.ndarray:
     """Holm-Bonferroni adjusted p-values (step-down; monotone; NaN left as NaN)."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(np.isfinite(p))
+    pv = np.asarray(p, dtype=float)
+    out = np.full(pv.shape, np.nan)
+    idx = np.flatnonzero(np.isfinite(pv))
     if idx.size == 0:
         return out
-    order = idx[np.argsort(p[idx])]
+    order = idx[np.argsort(pv[idx])]
     m = idx.size
     running = 0.0
     for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
+        running = max(running, min(1.0, (m - rank) * pv[i]))
         out[i] = running
     return out
 

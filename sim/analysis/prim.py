@@ -352,15 +352,15 @@ def prim(
         box = _stats(Box({**box.limits, name: lim}, mask, "peel"), y, total, full)
         trajectory.append(box)
     while True:
-        best, best_key = None, None
+        paste, paste_key = None, None
         for name, lim, mask in _paste_candidates(data, box.limits, box.mask, full, paste_alpha):
             dens = float(y[mask].mean())
             key = (round(dens, 12), int(mask.sum()))
-            if dens >= box.density - 1e-12 and (best_key is None or key > best_key):
-                best, best_key = (name, lim, mask), key
-        if best is None:
+            if dens >= box.density - 1e-12 and (paste_key is None or key > paste_key):
+                paste, paste_key = (name, lim, mask), key
+        if paste is None:
             break
-        name, lim, mask = best
+        name, lim, mask = paste
         box = _stats(Box({**box.limits, name: lim}, mask, "paste"), y, total, full)
         trajectory.append(box)
     chosen = choose(trajectory, min_coverage, choice)

@@ -295,7 +295,7 @@ def analyze_sensitivity(
             notes.append(f"{outcome}: constant over the design, no variance to apportion")
             continue
         if kind in SOBOL_KINDS:
-            frames.append(sobol_indices(problem, yk, outcome, layout, conf, num_resamples, seed))
+            frames.append(sobol_indices(problem, yk, outcome, bool(layout), conf, num_resamples, seed))
             widest = float(frames[-1].loc[frames[-1]["index"] == "ST", "conf"].max())
             if widest > WIDE:
                 notes.append(

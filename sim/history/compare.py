@@ -243,3 +243,32 @@ def _plain(v: Any) -> Any:
     if hasattr(v, "item"):
         return v.item()
     return v
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table, one row per variant, for docs/VALIDATION.md."""
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    labels = dict(zip(table["outcome"], table["label"], strict=False))
+    head = "| Variant | " + " | ".join(labels[o] for o in outcomes) + " |"
+    lines = [head, "|---" * (len(outcomes) + 1) + "|"]
+    first = table.drop_duplicates("outcome").set_index("outcome")
+    base_cells = [
+        f"{100 * first.loc[o, 'base_value']:.1f}%"
+        if o.startswith("p_")
+        else f"{first.loc[o, 'base_value']:.1f}"
+        for o in outcomes
+    ]
+    lines.append(f"| {first['base'].iloc[0]} (base value) | " + " | ".join(base_cells) + " |")
+    for variant, rows in table.groupby("variant", sort=False):
+        cells = []
+        for o in outcomes:
+            r = rows[rows["outcome"] == o].iloc[0]
+            if o.startswith("p_"):
+                text = (
+                    f"{100 * r['difference']:+.1f} pts [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]"
+                )
+            else:
+                text = f"{r['difference']:+.1f} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
+            cells.append(f"**{text}**" if r["excludes_zero"] else text)
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -25,10 +25,9 @@ def _is_probability(row: pd.Series) -> bool:
 
 
 def _group_column(table: pd.DataFrame) -> str | None:
+    """A text column naming several variants, when the table compares more than one."""
     for c in GROUP_COLUMNS:
-        if c in table.columns and table[c].dtype == object or c in table.columns and pd.api.types.is_string_dtype(
-            table[c]
-        ):
+        if c in table.columns and not pd.api.types.is_numeric_dtype(table[c]) and table[c].nunique() > 1:
             return c
     return None
 

@@ -74,7 +74,9 @@ def wilson(successes: float, n: float) -> tuple[float, float]:
     denom = 1 + Z95**2 / n
     centre = (p + Z95**2 / (2 * n)) / denom
     half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def mean_interval(values: pd.Series) -> tuple[float, float, float]:
@@ -111,6 +113,7 @@ def _band(
     col: int | None = None,
     legendgroup: str | None = None,
     showlegend: bool = True,
+    alpha: float = 0.18,
 ) -> None:
     """A median line over a shaded 90% band (5th to 95th percentile across replications)."""
     where = {"row": row, "col": col} if row is not None else {}
@@ -125,7 +128,7 @@ def _band(
     fig.add_trace(
         go.Scatter(
             x=env["date"], y=env["hi"], mode="lines", line={"width": 0}, fill="tonexty",
-            fillcolor=rgba(colour, 0.18), hoverinfo="skip", showlegend=False, legendgroup=group,
+            fillcolor=rgba(colour, alpha), hoverinfo="skip", showlegend=False, legendgroup=group,
             name=f"{name} 95th pct",
         ),
         **where,
@@ -302,7 +305,7 @@ def tension_band(ts: pd.DataFrame, timeline: Sequence[dict[str, Any]] = (), by: 
 
 
 OUTCOME_LABELS = {
-    "tension": ("tension (smoothed Goldstein-weighted intensity)", ".1f"),
+    "tension": ("tension (Goldstein-weighted, smoothed)", ".1f"),
     "legitimacy": ("perceived legitimacy (0 to 1)", ".2f"),
     "level": ("escalation level (0 to 7)", ".1f"),
     "residents_quiet": ("residents quiet (persons)", ",.0f"),
@@ -337,13 +340,18 @@ def outcome_envelope(
     if ts.empty or column not in ts.columns:
         return _no_data(fig, "No time series in this selection")
     groups = _groups(ts, by)
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash")
     for i, (name, g) in enumerate(groups):
         env = envelope(g, column)
         colour = OKABE_ITO["blue"] if name is None else _colour(i)
-        _band(fig, env, esc(name) if name is not None else label.split(" (")[0], colour, fmt=fmt)
+        label_i = esc(name) if name is not None else label.split(" (")[0]
+        _band(fig, env, label_i, colour, fmt=fmt, dash=dashes[i % len(dashes)],
+              alpha=0.18 if len(groups) == 1 else 0.1)  # fmt: skip
     fig.update_xaxes(**DATE_AXIS)
     fig.update_yaxes(title_text=label)
     fig.update_layout(showlegend=len(groups) > 1)
+    if by and len(groups) > 1:
+        fig.update_layout(legend_title_text=esc(by))
     _mark_timeline(fig, timeline)
     return fig
 

@@ -23,6 +23,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from sim.store.atomic import write_text
+from sim.views import analysis_figures as A
 from sim.views import figures as F
 from sim.views import sweep_figures as S
 from sim.views.data import ResultData, load_result
@@ -173,11 +174,86 @@ def sweep_sections(runs: pd.DataFrame, factors: Sequence[str]) -> list[Section]:
     return [Section("sweep", "Sweep", intro, blocks)]
 
 
+def comparison_section(table: pd.DataFrame) -> Section:
+    """Paired differences between postures run on common random numbers."""
+    n = int(table["n_pairs"].max()) if "n_pairs" in table and len(table) else 0
+    return Section(
+        "comparison", "Comparison",
+        f"<p>Variant minus base over {n:,} paired runs (common random numbers: run r of each side shares "
+        "its seed). Filled markers: the 95% interval excludes zero.</p>",
+        [Figure("comparison", A.paired_differences_figure(table),
+                "Probabilities use Newcombe's paired score interval; means a paired bootstrap. Hover a "
+                "marker for the base and variant values."),
+         html_table(table, [c for c in ("label", "base", "variant", "difference", "lo", "hi", "n_pairs", "method")
+                            if c in table],
+                    [h for c, h in (("label", "Outcome"), ("base", "Base"), ("variant", "Variant"),
+                                    ("difference", "Difference"), ("lo", "95% low"), ("hi", "95% high"),
+                                    ("n_pairs", "Pairs"), ("method", "Method")) if c in table])],
+    )  # fmt: skip
+
+
+def factor_labels(data: ResultData, factors: Sequence[str]) -> str:
+    paths = data.summary.get("factor_paths") if isinstance(data.summary.get("factor_paths"), dict) else {}
+    return ", ".join(
+        f"{esc(f)} ({esc(paths[f])})" if paths.get(f) and paths[f] != f else esc(f) for f in factors
+    )
+
+
+def sweep_report_sections(data: ResultData, factors: Sequence[str]) -> list[Section]:
+    """A sweep store: overview, escalation over factors, envelopes by factor, failures, provenance."""
+    ts, runs, tl = data.timeseries, data.runs, data.timeline
+    failures = data.extra.get("failures", pd.DataFrame())
+    sweep = data.summary.get("sweep") if isinstance(data.summary.get("sweep"), dict) else {}
+    design = sweep.get("design") if isinstance(sweep.get("design"), dict) else {}
+    points = int(runs["point_id"].nunique()) if "point_id" in runs else 0
+    intro = (
+        f"<p>{esc(design.get('type', 'sweep'))} design over {factor_labels(data, factors)}: {points:,} design "
+        f"points, {len(runs):,} finished runs, {len(failures):,} failed. Status: {esc(sweep.get('status', '?'))}."
+        " Outcomes below pool the runs of all points unless a figure splits them by a factor.</p>"
+    )
+    sections = [
+        Section("overview", "Sweep overview", intro,
+                [html_table(headline_table(runs), ["outcome", "unit", "estimate", "interval", "mean"],
+                            ["Outcome (all points pooled)", "Unit", "Estimate", "Interval", "Mean"])]),
+    ]  # fmt: skip
+    sections += sweep_sections(runs, factors)
+    if len(ts) and factors and "run_key" in ts and "run_key" in runs:
+        first = factors[0]
+        bins = S.factor_bins(runs[first]).astype(str)
+        by_run = dict(zip(runs["run_key"], bins, strict=True))
+        ts_f = ts.assign(**{first: ts["run_key"].map(by_run)}).dropna(subset=[first])
+        sections.append(
+            Section(
+                "envelopes", "Trajectories by factor", "",
+                [Figure("tension_by_factor", F.outcome_envelope(ts_f, "tension", tl, by=first,
+                                                                title=f"Tension by {esc(first)}: median and 90% band"),
+                        f"One band per value (or bin) of {esc(first)}; the dashboard splits by any factor."),
+                 Figure("escalation_levels", F.level_heat_strip(ts, tl),
+                        "All points pooled: the share of runs at each level on each recorded day.")],
+            )
+        )  # fmt: skip
+    if "sensitivity" in data.extra and len(data.extra["sensitivity"]):
+        sections.append(
+            Section("sensitivity", "Sensitivity", "",
+                    [Figure("sensitivity", A.sensitivity_figure(data.extra["sensitivity"]),
+                            "From `kosovo-sim analyze`: whiskers are the analyser's 95% intervals.")])
+        )  # fmt: skip
+    if len(failures):
+        cols = [c for c in ("point_id", "replication", "seed", "error") if c in failures]
+        sections.append(Section("failures", "Failed runs", "", [html_table(failures, cols, cols)]))
+    return sections
+
+
 def report_sections(data: ResultData) -> list[Section]:
-    """Every section this result folder has data for."""
-    sections = run_sections(data)
-    factors = S.factor_columns(data.runs, data.summary.get("factors") if isinstance(data.summary, dict) else None)
-    sections += sweep_sections(data.runs, factors)
+    """Every section this result folder or sweep store has data for."""
+    declared = data.summary.get("factors") if isinstance(data.summary.get("factors"), list) else None
+    factors = S.factor_columns(data.runs, declared)
+    if data.kind == "sweep":
+        sections = sweep_report_sections(data, factors)
+    else:
+        sections = run_sections(data) + sweep_sections(data.runs, factors)
+    if "comparison" in data.extra and len(data.extra["comparison"]):
+        sections.append(comparison_section(data.extra["comparison"]))
     sections.append(scenario_section(data))
     return sections
 
@@ -278,7 +354,7 @@ def page_meta(data: ResultData) -> str:
     parts = []
     sc = data.scenario
     if sc.get("name"):
-        parts.append(f"scenario {sc['name']}")
+        parts.append(f"{'sweep' if data.kind == 'sweep' else 'scenario'} {sc['name']}")
     parts.append(f"{data.n_runs:,} runs")
     if not data.timeseries.empty:
         d0, d1 = data.timeseries["date"].min(), data.timeseries["date"].max()

@@ -32,7 +32,7 @@ def test_suggested_runs_reach_the_target_width_at_the_observed_proportion():
 
 
 def test_a_round_at_most_doubles_a_point_and_straddlers_get_enough_to_leave_the_threshold():
-    table = needs_more([3, 12], [10, 100], target_width=0.5, threshold=0.1)
+    table = needs_more([2, 12], [10, 100], target_width=0.5, threshold=0.1)
     assert table["suggested"].tolist()[0] == 10  # wants more, but doubling is the limit
     assert not table["too_wide"].iloc[1] and table["straddles"].iloc[1]
     # p = 0.12 sits 0.02 from the threshold: about 4,000 runs to tell; this round doubles to 200

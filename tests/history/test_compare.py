@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from sim.history.compare import COLUMNS, compare, comparison_table
+from sim.history.compare import COLUMNS, compare, comparison_table, markdown
 from sim.results import RUNS_SCHEMA
 from sim.scenario.loader import builtin_baseline
 
@@ -79,6 +79,8 @@ def test_compare_runs_every_scenario_on_the_same_seeds(tmp_path):
     assert set(df["variant"]) == {"baseline_2023-2", "fast_reserve"}
     assert json.loads((folder / "comparison.json").read_text())["rows"][0]["variant"] == "baseline_2023-2"
     assert not list(tmp_path.glob(".*partial"))
+    md = markdown(df).splitlines()
+    assert len(md) == 2 + 1 + 2 and md[2].startswith("| baseline_2023 (base value) |")
 
 
 def test_compare_refuses_an_existing_folder_and_writes_nothing(tmp_path):
