@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from sim.errors import UserError
 from sim.results import RunResult
 from sim.scenario.schema import Scenario
 from sim.store.atomic import publish_dir, staging_dir, write_json, write_parquet
@@ -171,9 +172,8 @@ def run_scenario(
     base_seed = seed if seed is not None else scenario.calendar.seed
     final = Path(out) if out is not None else _default_out(scenario.name)
     if final.exists():
-        from sim.errors import UserError
-
         raise UserError(f"{final}: already exists; choose another --out")
+    staging_dir(final).rmdir()  # an output folder we cannot write to fails now, not after the runs
 
     started = time.time()
     runs, ts, events = run_replications(scenario, reps, base_seed, workers=workers, on_done=progress)
@@ -212,10 +212,12 @@ def run_scenario(
 
             if isinstance(scenario, Scenario) or _views_support(scenario):
                 write_report(stage, stage / "report.html")
-    except BaseException:
+    except BaseException as err:
         import shutil
 
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(err, UserError):  # name the folder the user asked for, not the hidden staging one
+            raise UserError(str(err).replace(str(stage), str(final))) from None
         raise
     return publish_dir(stage, final)
 

@@ -64,6 +64,8 @@ def analyze(
         raise UserError(f"--interval {interval!r}: choose wilson or clopper-pearson")
     if not 0 < conf < 1:
         raise UserError(f"--conf {conf}: a confidence level lies strictly between 0 and 1")
+    if not 0 <= min_coverage <= 1:
+        raise UserError(f"--min-coverage {min_coverage}: a coverage lies between 0 and 1")
     if bins < 3:
         raise UserError(f"--bins {bins}: a rise and a fall need at least 3 bins")
     if not 0 <= readiness_exponent <= 3:

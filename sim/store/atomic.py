@@ -3,13 +3,20 @@
 A file is written under a hidden temporary name in the same folder, flushed to disk, then
 renamed into place with os.replace, which is atomic on POSIX. Readers scanning a folder while
 it is written (DuckDB globs, the dashboard) therefore never see half a file.
+
+A result folder is written into a hidden staging folder ``.<name>.<host>-<pid>.<random>.partial``
+beside it and renamed into place when complete. A process killed while writing leaves its staging
+folder behind; the next :func:`staging_dir` in the same folder deletes those whose process, on
+this machine, is gone (docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -82,12 +89,59 @@ def publish_dir(staging: Path, final: Path) -> Path:
     return final
 
 
+STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[A-Za-z0-9_]+\.partial$")
+"""A staging folder's name: the final name, the writer's host and pid, mkdtemp's random part."""
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:64] or "host"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists here (a pid we may not signal exists too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_staging(folder: str | Path) -> list[Path]:
+    """Delete staging folders in ``folder`` whose writer, a process on this machine, has died.
+
+    Such a folder can never be published: only its writer would rename it. Folders of live
+    processes, of other machines (a shared file system) and of unknown form are left alone.
+    """
+    removed: list[Path] = []
+    host = _host()
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = STAGING.match(entry.name)
+        if not m or m["host"] != host or int(m["pid"]) == os.getpid() or _alive(int(m["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def staging_dir(final: Path) -> Path:
-    """A hidden, empty folder beside ``final`` to write into before :func:`publish_dir`."""
+    """A hidden, empty folder beside ``final`` to write into before :func:`publish_dir`.
+
+    Its name carries this machine and process, so a later writer can tell it is stale; stale
+    ones of dead processes are removed here first.
+    """
     final = Path(final)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+        remove_stale_staging(final.parent)
+        prefix = f".{final.name}.{_host()}-{os.getpid()}."
+        stage = Path(tempfile.mkdtemp(prefix=prefix, suffix=".partial", dir=final.parent))
         os.chmod(stage, 0o777 & ~_umask())
         return stage
     except OSError as err:

@@ -1,0 +1,51 @@
+"""Shared helpers for the hardening tests: a small scenario file and ``python -m sim`` in its own session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.scenario.loader import load_scenario
+from sim.scenario.overrides import apply_overrides
+
+REPO = Path(__file__).resolve().parents[2]
+BASELINE = REPO / "scenarios" / "baseline_2023.yaml"
+SHORT_END = dt.date(2023, 10, 15)
+"""The last timeline event of the baseline is on 3 October: a calendar to mid-October keeps them all."""
+
+
+def small_scenario_file(folder: Path, name: str = "small", replications: int = 4, extra: str = "") -> Path:
+    """A scenario file extending the baseline: one agent per fifty residents, all events, a few runs."""
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f"extends: {BASELINE}\nname: {name}\ntitle: Small {name}\n"
+        f"calendar:\n  resident_scale: 0.02\n  replications: {replications}\n  end: {SHORT_END}\n{extra}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def sim_process(*args: str, cwd: Path = REPO) -> subprocess.Popen[str]:
+    """``python -m sim ARGS`` in a new session, so a test can SIGKILL it with every child it started."""
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def short_baseline():
+    """The 2023 baseline, 1 April to 15 October, one simulated resident per fifty: about 0.15 s a run."""
+    return apply_overrides(load_scenario(BASELINE), {"calendar.resident_scale": 0.02, "calendar.end": SHORT_END})
