@@ -47,6 +47,10 @@ def run(
         0, "--workers", "-w", min=0, help="Worker processes (0 = one per core). Results do not depend on it."
     ),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
+    dashboard: bool = typer.Option(
+        False, "--dashboard", help="Then serve the interactive dashboard over the result (Ctrl-C stops it)."
+    ),
+    port: int = typer.Option(8050, "--port", min=1, max=65535, help="Dashboard port, with --dashboard."),
 ) -> None:
     """Run a scenario and write runs, timeseries and events as Parquet, summary.json and report.html."""
     from sim.runner import run_scenario
@@ -82,6 +86,10 @@ def run(
     console.print(f"[green]wrote[/green] {folder}  {figures}")
     if (folder / "report.html").exists():
         console.print(f"report: {folder / 'report.html'}")
+    if dashboard:
+        from sim.views.dashboard import serve
+
+        serve([folder], port=port, host="127.0.0.1")
 
 
 def register(app: typer.Typer) -> None:
