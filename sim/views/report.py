@@ -22,13 +22,17 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from sim.errors import UserError
 from sim.store.atomic import write_text
 from sim.views import analysis_figures as A
 from sim.views import figures as F
 from sim.views import sweep_figures as S
-from sim.views.data import ResultData, load_result
+from sim.views.data import ResultData, load_result, read_summary
 from sim.views.palette import FONT
 from sim.views.tables import headline_table, parameter_table, provenance_rows
+
+SUPPORTED_MODELS = ("network", "epstein_grid")
+"""Models whose result tables follow sim/results.py; `run_scenario` writes report.html only for these."""
 
 PLOTLY_CONFIG: dict[str, Any] = {
     "displaylogo": False,
@@ -69,51 +73,98 @@ def run_sections(data: ResultData) -> list[Section]:
     marks = " Dotted vertical lines mark the scenario's timeline events." if tl else ""
     return [
         Section(
-            "outcomes", "Headline outcomes",
+            "outcomes",
+            "Headline outcomes",
             f"<p>Over {n:,} runs. Shares of runs carry a 95% Wilson interval; other outcomes give the median "
             "with the range that holds 90% of runs, and the mean.</p>",
-            [html_table(headline_table(runs), ["outcome", "unit", "estimate", "interval", "mean"],
-                        ["Outcome", "Unit", "Estimate", "Interval", "Mean"]),
-             Figure("peak_level", F.peak_level_distribution(runs),
+            [
+                html_table(
+                    headline_table(runs),
+                    ["outcome", "unit", "estimate", "interval", "mean"],
+                    ["Outcome", "Unit", "Estimate", "Interval", "Mean or count"],
+                ),
+                Figure(
+                    "peak_level",
+                    F.peak_level_distribution(runs),
                     "Bars: share of runs whose highest level was this one, with 95% intervals. Dotted line: "
-                    "share of runs that reached at least this level.")],
+                    "share of runs that reached at least this level.",
+                ),
+            ],
         ),
         Section(
-            "escalation", "Escalation over time", "",
-            [Figure("escalation_levels", F.level_heat_strip(ts, tl),
+            "escalation",
+            "Escalation over time",
+            "",
+            [
+                Figure(
+                    "escalation_levels",
+                    F.level_heat_strip(ts, tl),
                     "Each column is one day; the darker a cell, the larger the share of runs at that level on "
                     "that day. Numbered triangles above the strip are the scenario's timeline events, listed "
-                    "in full under Scenario and provenance."),
-             Figure("tension", F.tension_band(ts, tl), band + marks)],
+                    "in full under Scenario and provenance.",
+                ),
+                Figure("tension", F.tension_band(ts, tl), band + marks),
+            ],
         ),
         Section(
-            "forces", "Forces", "",
-            [Figure("forces", F.forces_over_time(ts, tl),
+            "forces",
+            "Forces",
+            "",
+            [
+                Figure(
+                    "forces",
+                    F.forces_over_time(ts, tl),
                     "Troops or officers present: KFOR in the four northern municipalities (and in all of "
                     "Kosovo, dashed), Kosovo Police in the north, and the Serbian Armed Forces at the "
-                    f"administrative boundary line. {band}{marks}")],
+                    f"administrative boundary line. {band}{marks}",
+                )
+            ],
         ),
         Section(
-            "residents", "Residents and legitimacy", "",
-            [Figure("residents", F.residents_and_legitimacy(ts, tl),
+            "residents",
+            "Residents and legitimacy",
+            "",
+            [
+                Figure(
+                    "residents",
+                    F.residents_and_legitimacy(ts, tl),
                     "Kosovo Serb residents who are quiet, actively protesting, or jailed, and the legitimacy "
-                    f"they grant the authorities. {band}{marks}")],
+                    f"they grant the authorities. {band}{marks}",
+                )
+            ],
         ),
         Section(
-            "casualties", "Casualties and arrests", "",
-            [Figure("casualties", F.casualties_by_actor(runs),
+            "casualties",
+            "Casualties and arrests",
+            "",
+            [
+                Figure(
+                    "casualties",
+                    F.casualties_by_actor(runs),
                     "Bars are the mean per run over all runs, whiskers its 95% interval. Hover a bar for the "
-                    "median, the range of 90% of runs and the share of runs with at least one.")],
+                    "median, the range of 90% of runs and the share of runs with at least one.",
+                )
+            ],
         ),
         Section(
-            "map", "Map of incidents", "",
-            [Figure("incident_map", F.incident_map_animated(ev, data.places, n, ts),
+            "map",
+            "Map of incidents",
+            "",
+            [
+                Figure(
+                    "incident_map",
+                    F.incident_map_animated(ev, data.places, n, ts),
                     "Places on plain longitude/latitude axes (no map tiles). Markers show incidents of each "
                     "kind at a place on the chosen day; their area grows with the share of runs that had one. "
-                    "Press play or drag the slider to replay the crisis day by day."),
-             Figure("incident_totals", F.incident_map(ev, data.places, n),
+                    "Press play or drag the slider to replay the crisis day by day.",
+                ),
+                Figure(
+                    "incident_totals",
+                    F.incident_map(ev, data.places, n),
                     "The same map over the whole period: the share of runs with at least one incident of each "
-                    "kind at each place.")],
+                    "kind at each place.",
+                ),
+            ],
         ),
     ]
 
@@ -193,7 +244,9 @@ def comparison_section(table: pd.DataFrame) -> Section:
 
 
 def factor_labels(data: ResultData, factors: Sequence[str]) -> str:
-    paths = data.summary.get("factor_paths") if isinstance(data.summary.get("factor_paths"), dict) else {}
+    paths: dict[str, Any] = data.summary.get("factor_paths") or {}
+    if not isinstance(paths, dict):
+        paths = {}
     return ", ".join(
         f"{esc(f)} ({esc(paths[f])})" if paths.get(f) and paths[f] != f else esc(f) for f in factors
     )
@@ -203,8 +256,8 @@ def sweep_report_sections(data: ResultData, factors: Sequence[str]) -> list[Sect
     """A sweep store: overview, escalation over factors, envelopes by factor, failures, provenance."""
     ts, runs, tl = data.timeseries, data.runs, data.timeline
     failures = data.extra.get("failures", pd.DataFrame())
-    sweep = data.summary.get("sweep") if isinstance(data.summary.get("sweep"), dict) else {}
-    design = sweep.get("design") if isinstance(sweep.get("design"), dict) else {}
+    sweep: dict[str, Any] = data.summary["sweep"] if isinstance(data.summary.get("sweep"), dict) else {}
+    design: dict[str, Any] = sweep["design"] if isinstance(sweep.get("design"), dict) else {}
     points = int(runs["point_id"].nunique()) if "point_id" in runs else 0
     intro = (
         f"<p>{esc(design.get('type', 'sweep'))} design over {factor_labels(data, factors)}: {points:,} design "
@@ -214,7 +267,7 @@ def sweep_report_sections(data: ResultData, factors: Sequence[str]) -> list[Sect
     sections = [
         Section("overview", "Sweep overview", intro,
                 [html_table(headline_table(runs), ["outcome", "unit", "estimate", "interval", "mean"],
-                            ["Outcome (all points pooled)", "Unit", "Estimate", "Interval", "Mean"])]),
+                            ["Outcome (all points pooled)", "Unit", "Estimate", "Interval", "Mean or count"])]),
     ]  # fmt: skip
     sections += sweep_sections(runs, factors)
     if len(ts) and factors and "run_key" in ts and "run_key" in runs:
@@ -368,10 +421,21 @@ def page_meta(data: ResultData) -> str:
 
 def write_report(result_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the self-contained report of a result folder; returns the file written."""
+    summary = read_summary(Path(result_dir)) if Path(result_dir).is_dir() else {}
+    model = summary.get("model")
+    if model == "epstein_grid":
+        from sim.views.reference_report import write_reference_report
+
+        folder = Path(result_dir)
+        return write_reference_report(folder, summary, Path(out) if out is not None else folder / "report.html")
+    if model is not None and model not in SUPPORTED_MODELS:
+        raise UserError(
+            f"{result_dir}: no report for model {model!r} (its tables differ from sim/results.py); "
+            "read its Parquet files directly"
+        )
     data = load_result(result_dir)
     target = Path(out) if out is not None else data.path / "report.html"
     sc = data.scenario
     title = str(sc.get("title") or sc.get("name") or data.path.name)
     page = render_page(title, page_meta(data), str(sc.get("description") or ""), report_sections(data))
     return write_text(page, target)
-
