@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sweep_harness import PY, load_average, measure, write_sweep  # noqa: E402
+from sweep_harness import PY, load_average, measure, snapshot, write_sweep  # noqa: E402
 
 
 def lhs_sweep(folder: Path, name: str, runs: int, scale: float, every: int = 1, reps: int = 10) -> Path:
@@ -29,6 +29,7 @@ def lhs_sweep(folder: Path, name: str, runs: int, scale: float, every: int = 1, 
     points = max(1, runs // reps)
     return write_sweep(
         folder,
+        snapshot(folder),
         name,
         f"""factors:
   posture.kfor.roe: {{range: [0, 1]}}
@@ -53,7 +54,7 @@ def speedup(args: argparse.Namespace, tmp: Path) -> None:
     print(f"speed-up: {args.runs} runs at resident_scale {args.scale}, every step kept; {load_average()}")
     rows = {}
     for w in (1, 2):
-        m = measure(sweep_cmd(sweep, tmp / f"speedup_{w}", w))
+        m = measure(sweep_cmd(sweep, tmp / f"speedup_{w}", w), snapshot(tmp))
         rows[w] = m
         print(f"  {w} worker(s): {m.stdout.strip()}")
     print("| workers | wall s | runs/s | CPU s (all processes) | CPU s per run |")
@@ -69,10 +70,10 @@ def memory(args: argparse.Namespace, tmp: Path) -> None:
     rows = []
     for n in args.sizes:
         sweep = lhs_sweep(tmp, f"bench_memory_{n}", n, args.scale)
-        m = measure(sweep_cmd(sweep, tmp / f"memory_{n}", 2))
+        m = measure(sweep_cmd(sweep, tmp / f"memory_{n}", 2), snapshot(tmp))
         rows.append((n, m))
         print(f"  {n}: {m.stdout.strip()}")
-    print("| runs | wall s | runs/s | peak, runner process (MB) | peak, all processes (MB) |")
+    print("| runs | wall s | runs/s | peak, runner process (RSS, MB) | peak, all processes (PSS, MB) |")
     print("|---:|---:|---:|---:|---:|")
     for n, m in rows:
         print(
@@ -88,12 +89,12 @@ def memory(args: argparse.Namespace, tmp: Path) -> None:
 def baseline(args: argparse.Namespace, tmp: Path) -> None:
     sweep = lhs_sweep(tmp, "bench_baseline", args.sample, 1.0, every=7)
     print(f"baseline: {args.sample} runs of the full 2023 baseline on 2 workers; {load_average()}")
-    m = measure(sweep_cmd(sweep, tmp / "baseline", 2))
+    m = measure(sweep_cmd(sweep, tmp / "baseline", 2), snapshot(tmp))
     manifest = json.loads((tmp / "baseline" / "manifest.json").read_text())
     session = manifest["sessions"][0]
     print(f"  {m.stdout.strip()}")
     per_run_wall = m.wall_s / args.sample
-    print("| runs | wall s | runs/s | CPU s | peak, all processes (MB) | 10,000 runs, extrapolated |")
+    print("| runs | wall s | runs/s | CPU s | peak, all processes (PSS, MB) | 10,000 runs, extrapolated |")
     print("|---:|---:|---:|---:|---:|---:|")
     hours = 10_000 * per_run_wall / 3600
     rate = args.sample / m.wall_s

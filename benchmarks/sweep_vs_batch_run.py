@@ -20,38 +20,39 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # ------------------------------------------------------------------ the batch_run side (in its own process)
 import mesa  # noqa: E402
-from sweep_harness import BASELINE, PY, levels, load_average, measure, write_sweep  # noqa: E402
+from sweep_harness import PY, levels, load_average, measure, snapshot, write_sweep  # noqa: E402
 
 from sim.model.model import EscalationModel  # noqa: E402
 from sim.results import TIMESERIES_SCHEMA  # noqa: E402
 from sim.runner import replication_seed  # noqa: E402
 
 KEYS = [n for n in TIMESERIES_SCHEMA.names if n != "replication"]
-_BASE: dict[float, object] = {}
+_BASE: dict[tuple[str, float], object] = {}
 
 
-def _base(scale: float):
+def _base(path: str, scale: float):
     """The baseline at a resident scale, read once per worker process."""
-    if scale not in _BASE:
+    if (path, scale) not in _BASE:
         from sim.scenario.loader import load_scenario
         from sim.scenario.overrides import apply_overrides
 
-        _BASE[scale] = apply_overrides(load_scenario(BASELINE), {"calendar.resident_scale": scale})
-    return _BASE[scale]
+        _BASE[path, scale] = apply_overrides(load_scenario(path), {"calendar.resident_scale": scale})
+    return _BASE[path, scale]
 
 
 class BatchModel(EscalationModel):
     """EscalationModel as batch_run wants it: keyword parameters, ``rng``, a DataCollector per step."""
 
-    def __init__(self, roe: float, isr_coverage: float, scale: float, base_seed: int, reps: int, rng=None):
+    def __init__(
+        self, roe: float, isr_coverage: float, base: str, scale: float, base_seed: int, reps: int, rng=None
+    ):
         from sim.scenario.overrides import apply_overrides
 
         scenario = apply_overrides(
-            _base(scale), {"posture.kfor.roe": roe, "posture.kfor.isr_coverage": isr_coverage}
+            _base(base, scale), {"posture.kfor.roe": roe, "posture.kfor.isr_coverage": isr_coverage}
         )
         replication = [replication_seed(base_seed, r) for r in range(reps)].index(rng)
         super().__init__(scenario, seed=rng, replication=replication)
@@ -67,7 +68,9 @@ class BatchModel(EscalationModel):
 def batch_run_main(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    base_seed = _base(args.scale).calendar.seed
+    from sim.sweep.provenance import model_version
+
+    base_seed = _base(args.base, args.scale).calendar.seed
     seeds = [replication_seed(base_seed, r) for r in range(args.reps)]
     t0 = time.perf_counter()
     results = mesa.batch_run(
@@ -75,6 +78,7 @@ def batch_run_main(args: argparse.Namespace) -> None:
         parameters={
             "roe": levels(args.levels),
             "isr_coverage": levels(args.levels),
+            "base": args.base,
             "scale": args.scale,
             "base_seed": base_seed,
             "reps": args.reps,
@@ -89,7 +93,11 @@ def batch_run_main(args: argparse.Namespace) -> None:
     df = pd.DataFrame(results)
     df.to_parquet(args.out)
     t_all = time.perf_counter() - t0
-    print(json.dumps({"rows": len(results), "batch_run_s": t_run, "with_save_s": t_all}))
+    print(
+        json.dumps(
+            {"rows": len(results), "batch_run_s": t_run, "with_save_s": t_all, "model": model_version()}
+        )
+    )
 
 
 # ------------------------------------------------------------------ the comparison
@@ -123,13 +131,16 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="ABBA rounds: each runner runs this many times")
     ap.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = ap.parse_args()
     runs = args.levels**2 * args.reps
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="sweep_vs_batch_run."))
     tmp.mkdir(parents=True, exist_ok=True)
+    code = snapshot(tmp)
     sweep = write_sweep(
         tmp,
+        code,
         "bench_vs_batch_run",
         f"""factors:
   posture.kfor.roe: {{levels: {levels(args.levels)}}}
@@ -142,35 +153,63 @@ outputs:
         args.scale,
     )
     print(
-        f"{runs} runs of the 2023 baseline at resident_scale {args.scale}, every step kept, "
-        f"{args.workers} workers"
+        f"{runs} runs of the 2023 baseline at resident_scale {args.scale}, every step kept, {args.workers} workers"
     )
-    print(f"before: {load_average()}")
-    ours = measure([PY, "-m", "sim", "sweep", str(sweep), "--out", str(tmp / "ours"), "--workers",
-                    str(args.workers), "--quiet"])  # fmt: skip
-    print(f"kosovo-sim sweep: {ours.stdout.strip()}")
-    batch = measure([PY, str(Path(__file__).resolve()), "_batch_run", "--levels", str(args.levels), "--reps",
-                     str(args.reps), "--scale", str(args.scale), "--workers", str(args.workers), "--out",
-                     str(tmp / "batch_run.parquet")])  # fmt: skip
-    info = json.loads(batch.stdout.strip().splitlines()[-1])
-    print(f"after: {load_average()}")
-    mismatches = compare(tmp / "ours", tmp / "batch_run.parquet")
-    rows = [
-        ("kosovo-sim sweep (process pool)", ours.wall_s, ours.cpu_s, ours.peak_tree_mb, ours.peak_root_mb),
-        ("mesa.batch_run + to_parquet", batch.wall_s, batch.cpu_s, batch.peak_tree_mb, batch.peak_root_mb),
-    ]
+    results: dict[str, list] = {"sweep": [], "batch_run": []}
+    info: dict = {}
+    order = ["sweep", "batch_run", "batch_run", "sweep"] * ((args.rounds + 1) // 2)
+    for i, who in enumerate(order[: 2 * args.rounds]):
+        load = load_average()
+        if who == "sweep":
+            out = tmp / f"ours_{i}"
+            cmd = [
+                PY,
+                "-m",
+                "sim",
+                "sweep",
+                str(sweep),
+                "--out",
+                str(out),
+                "--workers",
+                str(args.workers),
+                "--quiet",
+            ]
+        else:
+            out = tmp / f"batch_run_{i}.parquet"
+            cmd = [PY, str(Path(__file__).resolve()), "_batch_run", "--levels", str(args.levels), "--reps",
+                   str(args.reps), "--scale", str(args.scale), "--workers", str(args.workers), "--out", str(out),
+                   "--base", str(code / "scenarios" / "baseline_2023.yaml")]  # fmt: skip
+        m = measure(cmd, code)
+        results[who].append((m, out))
+        if who == "batch_run":
+            info = json.loads(m.stdout.strip().splitlines()[-1])
+        print(f"  {who}: {m.wall_s:.1f} s wall, {m.cpu_s:.1f} CPU s, {m.peak_tree_mb:.0f} MB; {load}")
+    ours_m, ours_out = results["sweep"][0]
+    batch_m, batch_out = results["batch_run"][0]
+    ours_model = json.loads((ours_out / "manifest.json").read_text())["model_version"]
+    mismatches = compare(ours_out, batch_out)
+
+    def mean(who: str, attr: str) -> float:
+        return sum(getattr(m, attr) for m, _ in results[who]) / len(results[who])
+
     print()
-    print("| runner | wall s | runs/s | CPU s | peak memory, all processes (MB) | peak memory, parent (MB) |")
+    print("| runner | wall s | runs/s | CPU s, all processes | peak memory, all processes (PSS, MB) | "
+          "peak memory, runner process (RSS, MB) |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|")
-    for name, wall, cpu, tree, root in rows:
-        print(f"| {name} | {wall:.1f} | {runs / wall:.2f} | {cpu:.1f} | {tree:.0f} | {root:.0f} |")
+    for who, name in (("sweep", "kosovo-sim sweep"), ("batch_run", "mesa.batch_run + DataFrame.to_parquet")):
+        wall = mean(who, "wall_s")
+        print(f"| {name} | {wall:.1f} | {runs / wall:.2f} | {mean(who, 'cpu_s'):.1f} | "
+              f"{mean(who, 'peak_tree_mb'):.0f} | {mean(who, 'peak_root_mb'):.0f} |")  # fmt: skip
     print()
-    print(f"batch_run itself took {info['batch_run_s']:.1f} s; {info['rows']:,} rows in memory")
-    print(f"throughput ratio (wall): {batch.wall_s / ours.wall_s:.2f}x; "
-          f"against batch_run without saving: {info['batch_run_s'] / ours.wall_s:.2f}x")  # fmt: skip
-    print(f"peak memory ratio, all processes: {batch.peak_tree_mb / ours.peak_tree_mb:.1f}x; "
-          f"parent: {batch.peak_root_mb / ours.peak_root_mb:.1f}x")  # fmt: skip
-    print(f"per-step outputs identical: {'yes' if mismatches == 0 else f'NO ({mismatches} mismatches)'}")
+    print(f"means of {args.rounds} run(s) each, in ABBA order; batch_run alone (before saving) took "
+          f"{info['batch_run_s']:.1f} s in its last run and held {info['rows']:,} rows")  # fmt: skip
+    print(f"throughput, sweep / batch_run: {mean('batch_run', 'wall_s') / mean('sweep', 'wall_s'):.2f}x wall, "
+          f"{mean('batch_run', 'cpu_s') / mean('sweep', 'cpu_s'):.2f}x CPU")  # fmt: skip
+    print(f"peak memory, batch_run / sweep: all processes {mean('batch_run', 'peak_tree_mb') / mean('sweep', 'peak_tree_mb'):.1f}x, "
+          f"runner process {mean('batch_run', 'peak_root_mb') / mean('sweep', 'peak_root_mb'):.1f}x")  # fmt: skip
+    same_model = ours_model == info["model"]
+    print(f"same model version: {'yes' if same_model else 'NO'} ({ours_model}); per-step outputs identical: "
+          f"{'yes' if mismatches == 0 else f'NO ({mismatches} mismatches)'}")  # fmt: skip
     print(f"outputs in {tmp}")
 
 
@@ -181,6 +220,7 @@ if __name__ == "__main__":
         for flag, kind in (("--levels", int), ("--reps", int), ("--scale", float), ("--workers", int)):
             ap.add_argument(flag, type=kind)
         ap.add_argument("--out", type=Path)
+        ap.add_argument("--base", type=str)
         batch_run_main(ap.parse_args())
     else:
         main()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -110,9 +109,7 @@ def validate_history(
         write_table(result, out)
         err_console.print(f"wrote {out}")
     if not result.passed:
-        # sys.exit, not typer.Exit: main() runs the app with standalone_mode=False, which returns an
-        # Exit's code instead of exiting with it
-        sys.exit(1)
+        raise typer.Exit(1)
 
 
 def show_validation(result) -> None:
@@ -258,6 +255,8 @@ def show_fit(fit) -> None:
         f"distance: best {fit.best_distance:.3f}, current values {fit.current_distance:.3f} "
         f"({m['runs']} runs, {m['wall_seconds']:.0f} s)"
     )
+    if fit.current_distance <= fit.best_distance:
+        console.print("the current values fit as well as any set tried: the fit suggests no change")
 
 
 def _val(v: float, ok: bool) -> str:
@@ -318,7 +317,7 @@ def compare(
 def show_comparison(result) -> None:
     m = result.meta
     t = Table(
-        title=f"variant - {m['base']}: {m['replications']} paired replications, base seed {m['base_seed']}"
+        title=f"variant - {m['base_name']}: {m['replications']} paired replications, base seed {m['base_seed']}"
     )
     for col in ("variant", "outcome", "base", "variant value", "difference", "95% interval"):
         t.add_column(col, overflow="fold")
@@ -329,12 +328,12 @@ def show_comparison(result) -> None:
         mark = "[bold]" if row["excludes_zero"] else ""
         end = "[/bold]" if row["excludes_zero"] else ""
         t.add_row(
-            row["variant"],
+            row["variant_name"],
             row["label"],
-            fmt(row["base_value"]),
-            fmt(row["variant_value"]),
+            fmt(row["base"]),
+            fmt(row["variant"]),
             f"{mark}{diff(row['difference'])}{end}",
-            f"{diff(row['ci_low'])} to {diff(row['ci_high'])}",
+            f"{diff(row['lo'])} to {diff(row['hi'])}",
         )
     console.print(t)
     console.print("bold: the interval excludes 0")

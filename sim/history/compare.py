@@ -30,64 +30,47 @@ import pyarrow.parquet as pq
 
 from sim.analysis.comparison import paired_differences
 from sim.analysis.outcomes import PAIRED_OUTCOMES
+from sim.analysis.tables import COMPARISON
 from sim.errors import UserError
 from sim.store.atomic import publish_dir, staging_dir, write_json, write_parquet
 
 CONF = 0.95
 
 COLUMN_DOCS: dict[str, str] = {
-    "variant": "name of the variant scenario (its result folder is <variant_folder>)",
+    "variant_name": "name of the variant scenario; its result folder is variant_folder",
     "variant_title": "title of the variant scenario",
-    "base": "name of the base scenario every variant is compared with",
+    "base_name": "name of the base scenario every variant is compared with",
     "outcome": "outcome id: p_l3plus, p_l5plus, p_l7 (probabilities), casualties, days_l3plus (means)",
     "label": "what the outcome measures, in words",
-    "base_value": "the base scenario's value: a probability (share of runs) or a mean per run",
-    "variant_value": "the variant's value, same unit as base_value",
-    "difference": "paired difference, variant minus base (negative: the variant has less of it)",
-    "ci_low": "lower end of the interval of the difference (confidence level in column conf)",
-    "ci_high": "upper end of the interval of the difference",
-    "conf": "confidence level of [ci_low, ci_high]",
-    "excludes_zero": "true if the interval lies wholly above or below 0",
-    "method": "interval method: newcombe-paired-score (probabilities), paired-bootstrap-percentile (means)",
     "n_pairs": "replications paired (same replication number and seed in both scenarios)",
-    "common_seeds": "true if every pair ran on the same seed (common random numbers)",
+    "base": "the base scenario's value: a probability (share of runs) or a mean per run",
+    "variant": "the variant's value, same unit as base",
+    "difference": "paired difference, variant minus base (negative: the variant has less of it)",
+    "lo": "lower end of the interval of the difference (confidence level in column conf)",
+    "hi": "upper end of the interval of the difference",
+    "excludes_zero": "true if the interval lies wholly above or below 0",
+    "method": "interval: newcombe-paired-score (probabilities) or paired-bootstrap-percentile (means)",
     "both": "probabilities only: pairs where both runs had the event",
     "base_only": "probabilities only: pairs where only the base run had the event",
     "variant_only": "probabilities only: pairs where only the variant run had the event",
     "neither": "probabilities only: pairs where neither run had the event",
+    "common_seeds": "true if every pair ran on the same seed (common random numbers)",
+    "dropped": "replications left out because a run failed on one side",
+    "conf": "confidence level of [lo, hi]",
     "base_folder": "result folder of the base scenario, relative to comparison.parquet",
     "variant_folder": "result folder of the variant, relative to comparison.parquet",
 }
-COLUMNS = list(COLUMN_DOCS)
+"""Columns of comparison.parquet: the shared table of ``sim.analysis.tables.COMPARISON`` (which the
+views read), with the scenario names, the confidence level and the result folders around it."""
 
-SCHEMA = pa.schema(
-    [
-        pa.field(name, typ, metadata={"description": COLUMN_DOCS[name]})
-        for name, typ in [
-            ("variant", pa.string()),
-            ("variant_title", pa.string()),
-            ("base", pa.string()),
-            ("outcome", pa.string()),
-            ("label", pa.string()),
-            ("base_value", pa.float64()),
-            ("variant_value", pa.float64()),
-            ("difference", pa.float64()),
-            ("ci_low", pa.float64()),
-            ("ci_high", pa.float64()),
-            ("conf", pa.float64()),
-            ("excludes_zero", pa.bool_()),
-            ("method", pa.string()),
-            ("n_pairs", pa.int64()),
-            ("common_seeds", pa.bool_()),
-            ("both", pa.int64()),
-            ("base_only", pa.int64()),
-            ("variant_only", pa.int64()),
-            ("neither", pa.int64()),
-            ("base_folder", pa.string()),
-            ("variant_folder", pa.string()),
-        ]
-    ]
+_NAMES = pa.schema(
+    [("variant_name", pa.string()), ("variant_title", pa.string()), ("base_name", pa.string())]
 )
+_TAIL = pa.schema([("conf", pa.float64()), ("base_folder", pa.string()), ("variant_folder", pa.string())])
+SCHEMA = pa.schema(
+    [f.with_metadata({"description": COLUMN_DOCS[f.name]}) for f in (*_NAMES, *COMPARISON, *_TAIL)]
+)
+COLUMNS = SCHEMA.names
 
 
 def comparison_table(
@@ -99,36 +82,25 @@ def comparison_table(
     outcomes: Sequence[str] = PAIRED_OUTCOMES,
     conf: float = CONF,
 ) -> pd.DataFrame:
-    """Rows of comparison.parquet from runs tables : variant minus base, paired by replication."""
+    """Rows of comparison.parquet from runs tables: variant minus base, paired by replication."""
     titles = titles or {}
     folders = folders or {}
-    rows = []
+    parts = []
     for name, runs in variants.items():
         diff = paired_differences(base_runs, runs, outcomes=outcomes, conf=conf)
-        for r in diff.to_dict(orient="records"):
-            rows.append(
-                {
-                    "variant": name,
-                    "variant_title": titles.get(name, name),
-                    "base": base,
-                    "outcome": r["outcome"],
-                    "label": r["label"],
-                    "base_value": r["base"],
-                    "variant_value": r["variant"],
-                    "difference": r["difference"],
-                    "ci_low": r["lo"],
-                    "ci_high": r["hi"],
-                    "conf": conf,
-                    "excludes_zero": r["excludes_zero"],
-                    "method": r["method"],
-                    "n_pairs": r["n_pairs"],
-                    "common_seeds": r["common_seeds"],
-                    **{k: _int_or_none(r[k]) for k in ("both", "base_only", "variant_only", "neither")},
-                    "base_folder": folders.get(base, base),
-                    "variant_folder": folders.get(name, name),
-                }
-            )
-    return pd.DataFrame(rows, columns=COLUMNS)
+        diff.insert(0, "variant_name", name)
+        diff.insert(1, "variant_title", titles.get(name, name))
+        diff.insert(2, "base_name", base)
+        diff["conf"] = conf
+        diff["base_folder"] = folders.get(base, base)
+        diff["variant_folder"] = folders.get(name, name)
+        parts.append(diff)
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    table = pd.concat(parts, ignore_index=True)[COLUMNS]
+    for c in ("both", "base_only", "variant_only", "neither"):
+        table[c] = table[c].map(_int_or_none).astype("Int64")
+    return table
 
 
 def _int_or_none(v: Any) -> int | None:
@@ -196,7 +168,7 @@ def compare(
                 out=stage / name,
                 workers=workers,
                 report=report,
-                progress=(lambda n, _name=name: progress(_name, n)) if progress else None,
+                progress=_per_scenario(progress, name),
             )
         runs = {name: pq.read_table(stage / name / "runs.parquet").to_pandas() for name in names}
         table = comparison_table(
@@ -211,7 +183,7 @@ def compare(
                 "Paired differences, variant minus base, of each variant against the base scenario, run on "
                 "common random numbers (replication r of every scenario used the same seed)."
             ),
-            "base": names[0],
+            "base_name": names[0],
             "variants": names[1:],
             "files": {n: str(p) for n, p in zip(names, paths, strict=True)},
             "overrides": dict(overrides or {}),
@@ -237,6 +209,13 @@ def compare(
     return Comparison(folder, table, meta)
 
 
+def _per_scenario(progress: Callable[[str, int], None] | None, name: str) -> Callable[[int], None] | None:
+    """The runner's progress callback for one scenario, reporting under its name."""
+    if progress is None:
+        return None
+    return lambda n: progress(name, n)
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, float) and math.isnan(v):
         return None
@@ -253,22 +232,18 @@ def markdown(table: pd.DataFrame) -> str:
     lines = [head, "|---" * (len(outcomes) + 1) + "|"]
     first = table.drop_duplicates("outcome").set_index("outcome")
     base_cells = [
-        f"{100 * first.loc[o, 'base_value']:.1f}%"
-        if o.startswith("p_")
-        else f"{first.loc[o, 'base_value']:.1f}"
+        f"{100 * first.loc[o, 'base']:.1f}%" if o.startswith("p_") else f"{first.loc[o, 'base']:.1f}"
         for o in outcomes
     ]
-    lines.append(f"| {first['base'].iloc[0]} (base value) | " + " | ".join(base_cells) + " |")
-    for variant, rows in table.groupby("variant", sort=False):
+    lines.append(f"| {first['base_name'].iloc[0]} (base value) | " + " | ".join(base_cells) + " |")
+    for variant, rows in table.groupby("variant_name", sort=False):
         cells = []
         for o in outcomes:
             r = rows[rows["outcome"] == o].iloc[0]
             if o.startswith("p_"):
-                text = (
-                    f"{100 * r['difference']:+.1f} pts [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]"
-                )
+                text = f"{100 * r['difference']:+.1f} pts [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
             else:
-                text = f"{r['difference']:+.1f} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
+                text = f"{r['difference']:+.1f} [{r['lo']:+.1f}, {r['hi']:+.1f}]"
             cells.append(f"**{text}**" if r["excludes_zero"] else text)
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -159,6 +159,29 @@ class Casualties(_TargetBase):
         return at_end - before
 
 
+class DaysAtLevel(_TargetBase):
+    """Number of days in the window whose level lies in ``levels`` (inclusive)."""
+
+    metric: Literal["days_at_level"]
+    window: tuple[DateBound, DateBound] = (None, None)
+    levels: tuple[int, int]
+
+    @model_validator(mode="after")
+    def _w(self):
+        _check_window(self.window)
+        if not 0 <= self.levels[0] <= self.levels[1] <= 7:
+            raise ValueError("levels: two levels from 0 to 7, lowest first")
+        return self
+
+    def per_replication(self, data: Tables, ctx: Context) -> pd.Series:
+        ts = data.window(self.window)
+        if ts is None:
+            return data.missing()
+        lo, hi = self.levels
+        hit = ts["level"].between(lo, hi).astype(float) * data.step_days
+        return data.per_rep(hit.groupby(ts["replication"]).sum(), fill=np.nan)
+
+
 class SafReadiness(_TargetBase):
     """1 if Serbian forces are at highest readiness (or beyond) on any day of the window."""
 
@@ -301,7 +324,7 @@ class SafDrawdown(_TargetBase):
 
 
 Target = Annotated[
-    PeakLevel | Casualties | SafReadiness | CalmAfter | ArmedDays | SafSurge | SafDrawdown,
+    PeakLevel | Casualties | DaysAtLevel | SafReadiness | CalmAfter | ArmedDays | SafSurge | SafDrawdown,
     Field(discriminator="metric"),
 ]
 
@@ -519,7 +542,7 @@ def load_targets(path: str | Path | None = None) -> TargetFile:
         raise ScenarioError(
             f"YAML syntax: {err.problem or err}", file=name, line=line, field="(file)"
         ) from None
-    if not isinstance(data, dict):
+    if node is None or not isinstance(data, dict):
         raise ScenarioError(
             "expected a mapping with 'name' and 'targets'", file=name, line=1, field="(top level)"
         )

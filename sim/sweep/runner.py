@@ -228,84 +228,141 @@ def run_sweep(
     try:
         done = store.done_keys()
         todo = [r for r in runs if r.run_key not in done]
-        tasks = make_tasks(plan, todo, size)
         prior = store.summary_counts() if done else {"runs": 0, "errors": 0}
         progress = Progress(total=total, done=total - len(todo), failed=prior["errors"])
-        session = _start_session(store, executor, workers)
-        timings: list[dict[str, Any]] = []
-        lost: list[Task] = []
-        status = "interrupted"
+        session = _Session(store, progress, on_progress, total, executor, workers)
         try:
             with _sigterm_as_interrupt():
-                _execute(
-                    tasks, store, executor, workers, scheduler, progress, timings, lost, session, on_progress
-                )
-            status = "complete" if not lost else "incomplete"
+                _execute(make_tasks(plan, todo, size), session, executor, workers, scheduler)
+            session.status = "complete" if not session.lost else "incomplete"
         finally:
-            outcome = _finish_session(store, session, status, timings, lost, progress, total)
+            outcome = session.finish()
         return outcome
     finally:
         store.unlock()
 
 
-def _start_session(store: SweepStore, executor: str, workers: int | None) -> dict[str, Any]:
-    m = store.manifest()
-    session = {"started": _now(), "executor": executor, "workers": workers, "status": "running"}
-    m.setdefault("sessions", []).append(session)
-    m["status"] = "running"
-    store.write_manifest(m)
-    session["_t0"] = time.perf_counter()
-    session["_index"] = len(m["sessions"]) - 1
-    return session
+class _Session:
+    """One invocation of a sweep: lands finished tasks in the store and keeps the manifest's account."""
+
+    def __init__(
+        self,
+        store: SweepStore,
+        progress: Progress,
+        on_progress: Callable[[Progress], None] | None,
+        total: int,
+        executor: str,
+        workers: int | None,
+    ):
+        self.store, self.progress, self.on_progress, self.total = store, progress, on_progress, total
+        self.timings: list[dict[str, Any]] = []
+        self.lost: list[Task] = []
+        self.status = "interrupted"  # until told otherwise
+        self.record: dict[str, Any] = {"started": _now(), "executor": executor, "workers": workers}
+        m = store.manifest()
+        m.setdefault("sessions", []).append({**self.record, "status": "running"})
+        m["status"] = "running"
+        store.write_manifest(m)
+        self.index = len(m["sessions"]) - 1
+        self.t0 = time.perf_counter()
+        self.report()
+
+    def report(self) -> None:
+        if self.on_progress:
+            self.on_progress(self.progress)
+
+    def landed(self, task: Task, result: TaskResult) -> None:
+        self.store.write_task(task.task_id, result.tables)
+        self.timings.append(
+            {
+                "task": task.task_id,
+                "runs": len(task.runs),
+                "errors": result.errors,
+                "wall_s": result.wall_s,
+                "cpu_s": result.cpu_s,
+                "worker_pid": result.pid,
+                "landed_s": time.perf_counter() - self.t0,
+            }
+        )
+        self.progress.done += len(task.runs)
+        self.progress.session_runs += len(task.runs)
+        self.progress.failed += result.errors
+        self.report()
+
+    def lose(self, tasks: list[Task], reason: str) -> None:
+        """Tasks whose worker was lost: not stored, so a resume runs them again."""
+        self.lost.extend(tasks)
+        self.record.setdefault("lost_reasons", []).append(" ".join(reason.split())[:500])
+
+    def finish(self) -> SweepOutcome:
+        wall = time.perf_counter() - self.t0
+        cpu = sum(t["cpu_s"] for t in self.timings)
+        if self.timings:
+            table = pa.Table.from_pylist(self.timings)
+            write_parquet(table, self.store.root / "timings" / f"session-{self.index:03d}.parquet")
+        counts = self.store.summary_counts()
+        n_lost = sum(len(t.runs) for t in self.lost)
+        self.record.update(
+            finished=_now(),
+            status=self.status,
+            runs_run=self.progress.session_runs,
+            errors=sum(t["errors"] for t in self.timings),
+            lost_runs=n_lost,
+            wall_s=round(wall, 3),
+            cpu_s=round(cpu, 3),
+            runs_per_s=round(self.progress.session_runs / wall, 3) if wall > 0 else None,
+        )
+        m = self.store.manifest()
+        m["sessions"][self.index] = self.record
+        complete = counts["runs"] == self.total
+        m["status"] = (
+            "complete" if complete else ("interrupted" if self.status == "interrupted" else "incomplete")
+        )
+        m["counts"] = {"total": self.total, "stored": counts["runs"], "errors": counts["errors"]}
+        if complete:
+            m["finished"] = _now()
+        self.store.write_manifest(m)
+        return SweepOutcome(
+            store=self.store.root,
+            total=self.total,
+            done=counts["runs"],
+            errors=counts["errors"],
+            lost=n_lost,
+            ran=self.progress.session_runs,
+            wall_s=wall,
+            cpu_s=cpu,
+            lost_reason=(self.record.get("lost_reasons") or [None])[0],
+        )
 
 
 def _execute(
-    tasks: list[Task],
-    store: SweepStore,
-    kind: str,
-    workers: int | None,
-    scheduler: str | None,
-    progress: Progress,
-    timings: list[dict[str, Any]],
-    lost: list[Task],
-    session: dict[str, Any],
-    on_progress: Callable[[Progress], None] | None,
+    tasks: list[Task], session: _Session, kind: str, workers: int | None, scheduler: str | None
 ) -> None:
+    """Run the tasks, rebuilding a process pool that breaks (a worker killed) up to MAX_POOL_BREAKS times."""
     queue = deque(tasks)
     breaks = 0
-    if on_progress:
-        on_progress(progress)
     while queue:
         with make_executor(kind, workers, scheduler) as (ex, info):
-            session["executor_detail"] = {"kind": info.kind, "workers": info.workers, **info.detail}
-            broken = _drive(ex, info, queue, store, progress, timings, lost, session, on_progress)
+            session.record["executor_detail"] = {"kind": info.kind, "workers": info.workers, **info.detail}
+            broken = _drive(ex, info, queue, session)
         if not broken:
             break
         breaks += 1
-        session["pool_restarts"] = breaks
+        session.record["pool_restarts"] = breaks
         if breaks >= MAX_POOL_BREAKS:
-            session.setdefault("lost_reasons", []).append(
-                f"the worker pool broke {breaks} times (a worker killed, out of memory?)"
+            session.lose(
+                list(queue), f"the worker pool broke {breaks} times (a worker killed, out of memory?)"
             )
-            lost.extend(queue)
             queue.clear()
 
 
-def _drive(
-    ex: Any,
-    info: ExecutorInfo,
-    queue: deque[Task],
-    store: SweepStore,
-    progress: Progress,
-    timings: list[dict[str, Any]],
-    lost: list[Task],
-    session: dict[str, Any],
-    on_progress: Callable[[Progress], None] | None,
-) -> bool:
-    """Keep about two tasks per worker in flight; True if the pool broke (tasks in flight requeued)."""
+def _drive(ex: Any, info: ExecutorInfo, queue: deque[Task], session: _Session) -> bool:
+    """Keep about two tasks per worker in flight; True if the pool broke (tasks in flight requeued).
+
+    The bounded window keeps the parent's memory flat however many tasks the sweep has.
+    """
     window = max(2, 2 * max(info.workers, 1))
     inflight: dict[Future, Task] = {}
-    t0 = session["_t0"]
     while queue or inflight:
         while queue and len(inflight) < window:
             task = queue.popleft()
@@ -319,74 +376,8 @@ def _drive(
                 queue.extendleft(reversed([task, *inflight.values()]))
                 inflight.clear()
                 return True
-            except Exception as err:  # noqa: BLE001 - a lost worker, not a model failure
-                lost.append(task)
-                session.setdefault("lost_reasons", []).append(
-                    " ".join(f"{type(err).__name__}: {err}".split())[:500]
-                )
+            except Exception as err:  # noqa: BLE001 - a lost worker (Dask's KilledWorker), not a model failure
+                session.lose([task], f"{type(err).__name__}: {err}")
                 continue
-            store.write_task(task.task_id, result.tables)
-            timings.append(
-                {
-                    "task": task.task_id,
-                    "runs": len(task.runs),
-                    "errors": result.errors,
-                    "wall_s": result.wall_s,
-                    "cpu_s": result.cpu_s,
-                    "worker_pid": result.pid,
-                    "landed_s": time.perf_counter() - t0,
-                }
-            )
-            progress.done += len(task.runs)
-            progress.session_runs += len(task.runs)
-            progress.failed += result.errors
-            if on_progress:
-                on_progress(progress)
+            session.landed(task, result)
     return False
-
-
-def _finish_session(
-    store: SweepStore,
-    session: dict[str, Any],
-    status: str,
-    timings: list[dict[str, Any]],
-    lost: list[Task],
-    progress: Progress,
-    total: int,
-) -> SweepOutcome:
-    wall = time.perf_counter() - session.pop("_t0")
-    index = session.pop("_index")
-    cpu = sum(t["cpu_s"] for t in timings)
-    if timings:
-        write_parquet(pa.Table.from_pylist(timings), store.root / "timings" / f"session-{index:03d}.parquet")
-    counts = store.summary_counts()
-    n_lost = sum(len(t.runs) for t in lost)
-    session.update(
-        finished=_now(),
-        status=status,
-        runs_run=progress.session_runs,
-        errors=sum(t["errors"] for t in timings),
-        lost_runs=n_lost,
-        wall_s=round(wall, 3),
-        cpu_s=round(cpu, 3),
-        runs_per_s=round(progress.session_runs / wall, 3) if wall > 0 else None,
-    )
-    m = store.manifest()
-    m["sessions"][index] = session
-    complete = counts["runs"] == total
-    m["status"] = "complete" if complete else ("interrupted" if status == "interrupted" else "incomplete")
-    m["counts"] = {"total": total, "stored": counts["runs"], "errors": counts["errors"]}
-    if complete:
-        m["finished"] = _now()
-    store.write_manifest(m)
-    return SweepOutcome(
-        store=store.root,
-        total=total,
-        done=counts["runs"],
-        errors=counts["errors"],
-        lost=n_lost,
-        ran=progress.session_runs,
-        wall_s=wall,
-        cpu_s=cpu,
-        lost_reason=(session.get("lost_reasons") or [None])[0],
-    )

@@ -114,7 +114,11 @@ def _forest(fig: go.Figure, g: pd.DataFrame, scale: float, unit: str, colour: st
 def sensitivity_figure(table: pd.DataFrame, outcomes: Sequence[str] | None = None) -> go.Figure:
     """First-order and total Sobol indices (or Morris mu* and sigma) per factor, one panel per outcome."""
     title = "Global sensitivity: how much of each outcome's variance each factor explains"
-    t = table[table["factor_b"].isna() | (table["factor_b"].astype(str) == "")] if "factor_b" in table else table
+    t = (
+        table[table["factor_b"].isna() | (table["factor_b"].astype(str) == "")]
+        if "factor_b" in table
+        else table
+    )
     t = t[t["index"].isin(["S1", "ST", "mu_star", "sigma"])]
     if t.empty:
         return _no_data(go.Figure(layout=base_layout(title)), "No sensitivity indices in this result")

@@ -14,7 +14,9 @@ def register(app: typer.Typer) -> None:
     def report(
         result_dir: Path = typer.Argument(..., help="result folder written by `kosovo-sim run`"),
         out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: DIR/report.html)"),
-        png: Path | None = typer.Option(None, "--png", help="also write every figure as PNG and SVG into this folder"),
+        png: Path | None = typer.Option(
+            None, "--png", help="also write every figure as PNG and SVG into this folder"
+        ),
     ) -> None:
         """Write a self-contained offline HTML report of a result folder (and optionally PNG/SVG figures)."""
         from sim.views.export import export_result
@@ -35,7 +37,9 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(
             "127.0.0.1", "--host", help="address to listen on; anything but 127.0.0.1 exposes the dashboard"
         ),
-        refresh: float = typer.Option(5.0, "--refresh", min=0.5, help="seconds between checks for new results"),
+        refresh: float = typer.Option(
+            5.0, "--refresh", min=0.5, help="seconds between checks for new results"
+        ),
     ) -> None:
         """Serve an interactive dashboard over result folders (live: it re-reads them as they grow)."""
         from sim.views.dashboard import serve

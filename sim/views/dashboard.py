@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import socket
 import sys
 import threading
@@ -27,7 +28,16 @@ from sim.errors import UserError
 from sim.results import EVENTS_SCHEMA, LEVEL_NAMES, RUNS_SCHEMA, TIMESERIES_SCHEMA
 from sim.views import figures as F
 from sim.views import sweep_figures as S
-from sim.views.data import check_result_dir, empty_frame, places_of, read_summary, scenario_info, timeline_of
+from sim.views.data import (
+    check_result_dir,
+    empty_frame,
+    is_sweep_store,
+    places_of,
+    read_summary,
+    run_id_column,
+    scenario_info,
+    timeline_of,
+)
 from sim.views.palette import FONT, OKABE_ITO
 from sim.views.tables import headline_table
 
@@ -39,23 +49,30 @@ FILES = ("runs", "timeseries", "events", "summary")
 # --------------------------------------------------------------------------- data through DuckDB
 @dataclass(frozen=True)
 class Source:
-    """One result folder and the label it goes by on the dashboard."""
+    """One result folder (or sweep store) and the label it goes by on the dashboard."""
 
     label: str
     path: Path
+    sweep: bool = False
 
     def file(self, name: str) -> Path:
         return self.path / (f"{name}.json" if name == "summary" else f"{name}.parquet")
 
     def signature(self) -> tuple:
-        """Sizes and modification times of the folder's files: changes when a writer publishes."""
-        sig = []
-        for name in FILES:
+        """Names, sizes and modification times of the files: changes when a writer publishes one."""
+        if self.sweep:
+            paths = [self.path / "manifest.json"]
+            for name in ("runs", "timeseries", "events"):
+                paths += sorted(p for p in (self.path / name).glob("part-*.parquet"))
+        else:
+            paths = [self.file(name) for name in FILES]
+        sig: list[tuple[str, int | None, int | None]] = []
+        for p in paths:
             try:
-                st = self.file(name).stat()
-                sig.append((name, st.st_size, st.st_mtime_ns))
+                st = p.stat()
+                sig.append((p.name, st.st_size, st.st_mtime_ns))
             except OSError:
-                sig.append((name, None, None))
+                sig.append((p.name, None, None))
         return tuple(sig)
 
 
@@ -80,7 +97,7 @@ def make_sources(dirs: list[str | Path]) -> list[Source]:
         while label in seen:
             label, i = f"{name} ({p.name} {i})", i + 1
         seen.add(label)
-        sources.append(Source(label, p.resolve()))
+        sources.append(Source(label, p.resolve(), sweep=is_sweep_store(p)))
     return sources
 
 
@@ -114,7 +131,14 @@ class Store:
         return self._cached(("summary", label), lambda: read_summary(self.sources[label].path))
 
     def _columns(self, label: str, name: str) -> list[str]:
-        f = self.sources[label].file(name)
+        src = self.sources[label]
+        if src.sweep:
+            con = _sweep_connection(src.path)
+            try:
+                return [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+            finally:
+                con.close()
+        f = src.file(name)
         if not f.is_file():
             return []
         with duckdb.connect() as con:
@@ -125,9 +149,16 @@ class Store:
 
         def compute() -> dict[str, tuple[float, float]]:
             out: dict[str, tuple[float, float]] = {}
-            for label in self.sources:
-                runs = self.table(label, "runs", Filters((label,)))
+            for label, src in self.sources.items():
                 declared = self.summary(label).get("factors")
+                if src.sweep and (src.path / "design.parquet").is_file():
+                    # the whole design is known from the start: ranges cover points not yet run
+                    with duckdb.connect() as con:
+                        runs = con.execute(
+                            "SELECT * FROM read_parquet(?)", [str(src.path / "design.parquet")]
+                        ).df()
+                else:
+                    runs = self.table(label, "runs", Filters((label,)))
                 for f in S.factor_columns(runs, declared if isinstance(declared, list) else None):
                     if pd.api.types.is_numeric_dtype(runs[f]) and not pd.api.types.is_bool_dtype(runs[f]):
                         lo, hi = float(runs[f].min()), float(runs[f].max())
@@ -142,8 +173,17 @@ class Store:
         def compute() -> int:
             top = 0
             for s in self.sources.values():
-                with duckdb.connect() as con:
-                    v = con.execute("SELECT max(replication) FROM read_parquet(?)", [str(s.file("runs"))]).fetchone()
+                if s.sweep:
+                    con = _sweep_connection(s.path)
+                    try:
+                        v = con.execute("SELECT max(replication) FROM runs").fetchone()
+                    finally:
+                        con.close()
+                else:
+                    with duckdb.connect() as con:
+                        v = con.execute(
+                            "SELECT max(replication) FROM read_parquet(?)", [str(s.file("runs"))]
+                        ).fetchone()
                 top = max(top, int(v[0]) if v and v[0] is not None else 0)
             return top
 
@@ -156,6 +196,8 @@ class Store:
     def _query(self, label: str, name: str, filters: Filters) -> pd.DataFrame:
         schema = {"runs": RUNS_SCHEMA, "timeseries": TIMESERIES_SCHEMA, "events": EVENTS_SCHEMA}[name]
         src = self.sources[label]
+        if src.sweep:
+            return self._query_sweep(src, name, filters, schema)
         f = src.file(name)
         if not f.is_file():
             return empty_frame(schema).assign(source=label)
@@ -166,7 +208,9 @@ class Store:
             sql += " WHERE " + " AND ".join(conds)
             args += params
         elif conds:
-            sql += f" WHERE replication IN (SELECT replication FROM read_parquet(?) WHERE {' AND '.join(conds)})"
+            sql += (
+                f" WHERE replication IN (SELECT replication FROM read_parquet(?) WHERE {' AND '.join(conds)})"
+            )
             args += [str(src.file("runs")), *params]
         try:
             with duckdb.connect() as con:
@@ -174,6 +218,24 @@ class Store:
         except duckdb.Error as err:  # a file replaced mid-read: the next refresh reads it whole
             print(f"dashboard: {f}: {' '.join(str(err).split())[:200]}", file=sys.stderr)
             return empty_frame(schema).assign(source=label)
+
+    def _query_sweep(self, src: Source, name: str, filters: Filters, schema: Any) -> pd.DataFrame:
+        """A sweep store through its views: finished runs only, factor filters on the design columns."""
+        con = _sweep_connection(src.path)
+        try:
+            columns = {r[0] for r in con.execute("DESCRIBE runs").fetchall()}
+            conds, params = _run_conditions(filters, columns)
+            where = " AND ".join(["status = 'ok'", *conds])
+            if name == "runs":
+                sql = f"SELECT *, ?::VARCHAR AS source FROM runs WHERE {where}"
+            else:
+                sql = f"SELECT *, ?::VARCHAR AS source FROM {name} WHERE run_key IN (SELECT run_key FROM runs WHERE {where})"
+            return con.execute(sql, [src.label, *params]).df()
+        except duckdb.Error as err:
+            print(f"dashboard: {src.path}: {' '.join(str(err).split())[:200]}", file=sys.stderr)
+            return empty_frame(schema).assign(source=src.label)
+        finally:
+            con.close()
 
     def tables(self, name: str, filters: Filters) -> pd.DataFrame:
         """The table of every selected source, stacked."""
@@ -183,6 +245,13 @@ class Store:
             schema = {"runs": RUNS_SCHEMA, "timeseries": TIMESERIES_SCHEMA, "events": EVENTS_SCHEMA}[name]
             return empty_frame(schema).assign(source=pd.Series(dtype=str))
         return pd.concat(frames, ignore_index=True)
+
+
+def _sweep_connection(root: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB views over a sweep store's finished parts (the sweep package owns the layout)."""
+    from sim.sweep.query import connect
+
+    return connect(root)
 
 
 def _run_conditions(filters: Filters, columns: set[str]) -> tuple[list[str], list[Any]]:
@@ -201,6 +270,7 @@ def _run_conditions(filters: Filters, columns: set[str]) -> tuple[list[str], lis
 # --------------------------------------------------------------------------- app
 CARD = {"background": "#fff", "border": "1px solid #e3e3e3", "borderRadius": "6px", "padding": "8px 12px",
         "marginBottom": "12px"}  # fmt: skip
+GRID = {"display": "grid", "gridTemplateColumns": "repeat(auto-fit, minmax(620px, 1fr))", "gap": "10px"}
 LABEL = {"fontWeight": 600, "fontSize": "0.9rem", "marginBottom": "4px", "display": "block"}
 
 
@@ -221,7 +291,7 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
     max_rep = store.max_replication()
 
     app = Dash(
-        __name__, title="kosovo-sim dashboard", serve_locally=True, assets_ignore=".*", update_title=None,
+        __name__, title="kosovo-sim dashboard", serve_locally=True, assets_ignore=".*", update_title="",
         external_stylesheets=[], external_scripts=[],
     )  # fmt: skip
     factor_controls = [
@@ -242,8 +312,10 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
         style={"fontFamily": FONT, "background": "#fafafa", "color": "#222", "minHeight": "100vh"},
         children=[
             html.Header(
-                [html.H1("kosovo-sim dashboard", style={"margin": "0", "fontSize": "1.5rem"}),
-                 html.Div(id="status", style={"opacity": 0.85, "fontSize": "0.9rem"})],
+                [
+                    html.H1("kosovo-sim dashboard", style={"margin": "0", "fontSize": "1.5rem"}),
+                    html.Div(id="status", style={"opacity": 0.85, "fontSize": "0.9rem"}),
+                ],
                 style={"background": "#14365d", "color": "#fff", "padding": "12px 24px"},
             ),  # fmt: skip
             html.Div(
@@ -252,22 +324,54 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
                     html.Div(
                         style={**CARD, "display": "flex", "flexWrap": "wrap", "gap": "18px"},
                         children=[
-                            html.Div([html.Label("Result folders", style=LABEL),
-                                      dcc.Checklist(id="sources", options=labels, value=labels,
-                                                    inputStyle={"marginRight": "4px"},
-                                                    labelStyle={"display": "block"})],
-                                     style={"minWidth": "200px"}),  # fmt: skip
-                            html.Div([html.Label("Focus (single-scenario figures)", style=LABEL),
-                                      dcc.Dropdown(id="focus", options=labels, value=labels[0], clearable=False)],
-                                     style={"minWidth": "240px", "flex": "1"}),  # fmt: skip
-                            html.Div([html.Label("Replications", style=LABEL),
-                                      dcc.RangeSlider(id="reps", min=0, max=max(1, max_rep), step=1,
-                                                      value=[0, max_rep], marks=None, allow_direct_input=True,
-                                                      tooltip={"placement": "bottom"})],
-                                     style={"minWidth": "280px", "flex": "2"}),  # fmt: skip
-                            html.Div([html.Label("Live refresh", style=LABEL),
-                                      dcc.Checklist(id="live", options=[{"label": " re-read files", "value": "on"}],
-                                                    value=["on"])]),  # fmt: skip
+                            html.Div(
+                                [
+                                    html.Label("Result folders", style=LABEL),
+                                    dcc.Checklist(
+                                        id="sources",
+                                        options=labels,
+                                        value=labels,
+                                        inputStyle={"marginRight": "4px"},
+                                        labelStyle={"display": "block"},
+                                    ),
+                                ],
+                                style={"minWidth": "200px"},
+                            ),  # fmt: skip
+                            html.Div(
+                                [
+                                    html.Label("Focus (single-scenario figures)", style=LABEL),
+                                    dcc.Dropdown(
+                                        id="focus", options=labels, value=labels[0], clearable=False
+                                    ),
+                                ],
+                                style={"minWidth": "240px", "flex": "1"},
+                            ),  # fmt: skip
+                            html.Div(
+                                [
+                                    html.Label("Replications", style=LABEL),
+                                    dcc.RangeSlider(
+                                        id="reps",
+                                        min=0,
+                                        max=max(1, max_rep),
+                                        step=1,
+                                        value=[0, max_rep],
+                                        marks=None,
+                                        allow_direct_input=True,
+                                        tooltip={"placement": "bottom"},
+                                    ),
+                                ],
+                                style={"minWidth": "280px", "flex": "2"},
+                            ),  # fmt: skip
+                            html.Div(
+                                [
+                                    html.Label("Live refresh", style=LABEL),
+                                    dcc.Checklist(
+                                        id="live",
+                                        options=[{"label": " re-read files", "value": "on"}],
+                                        value=["on"],
+                                    ),
+                                ]
+                            ),  # fmt: skip
                             *factor_controls,
                         ],
                     ),
@@ -275,23 +379,66 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
                     html.Div(
                         style=CARD,
                         children=[
-                            html.Label("Outcome over time (all selected folders)", style=LABEL),
-                            dcc.Dropdown(id="outcome", options=outcome_options, value="tension", clearable=False,
-                                         style={"maxWidth": "480px"}),  # fmt: skip
+                            html.Div(
+                                style={"display": "flex", "gap": "14px", "flexWrap": "wrap"},
+                                children=[
+                                    html.Div(
+                                        [
+                                            html.Label("Outcome over time", style=LABEL),
+                                            dcc.Dropdown(
+                                                id="outcome",
+                                                options=outcome_options,
+                                                value="tension",
+                                                clearable=False,
+                                            ),
+                                        ],
+                                        style={"minWidth": "380px"},
+                                    ),  # fmt: skip
+                                    html.Div(
+                                        [
+                                            html.Label("One band per", style=LABEL),
+                                            dcc.Dropdown(
+                                                id="group",
+                                                clearable=False,
+                                                value=GROUP_SOURCE,
+                                                options=[{"label": "result folder", "value": GROUP_SOURCE}]
+                                                + [{"label": f"factor {f}", "value": f} for f in factors],
+                                            ),
+                                        ],
+                                        style={"minWidth": "240px"},
+                                    ),  # fmt: skip
+                                ],
+                            ),
                             _graph("envelope"),
                         ],
                     ),
-                    html.Div(style=CARD, children=[_graph("peak"), _graph("casualties")]),
+                    html.Div(style={**CARD, **GRID}, children=[_graph("peak"), _graph("casualties")]),
                     html.Div(style=CARD, children=[_graph("levels"), _graph("forces"), _graph("residents")]),
                     html.Div(
                         style=CARD,
                         children=[
-                            html.Label("Day on the map (click a date on any time figure to jump)", style=LABEL),
-                            dcc.Slider(id="day", min=0, max=1, step=1, value=0, marks=None, updatemode="mouseup",
-                                       tooltip={"placement": "bottom"}),  # fmt: skip
-                            dcc.RadioItems(id="map-mode", value="day", inline=True,
-                                           options=[{"label": " chosen day ", "value": "day"},
-                                                    {"label": " whole period", "value": "all"}]),  # fmt: skip
+                            html.Label(
+                                "Day on the map (click a date on any time figure to jump)", style=LABEL
+                            ),
+                            dcc.Slider(
+                                id="day",
+                                min=0,
+                                max=1,
+                                step=1,
+                                value=0,
+                                marks=None,
+                                updatemode="mouseup",
+                                tooltip={"placement": "bottom"},
+                            ),  # fmt: skip
+                            dcc.RadioItems(
+                                id="map-mode",
+                                value="day",
+                                inline=True,
+                                options=[
+                                    {"label": " chosen day ", "value": "day"},
+                                    {"label": " whole period", "value": "all"},
+                                ],
+                            ),  # fmt: skip
                             _graph("map"),
                         ],
                     ),
@@ -302,20 +449,46 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
                             html.Div(
                                 style={"display": "flex", "gap": "14px", "flexWrap": "wrap"},
                                 children=[
-                                    html.Div([html.Label("Factor on x", style=LABEL),
-                                              dcc.Dropdown(id="sx", options=list(factors),
-                                                           value=(list(factors) + [None])[0], clearable=False)],
-                                             style={"minWidth": "240px"}),  # fmt: skip
-                                    html.Div([html.Label("Factor on y", style=LABEL),
-                                              dcc.Dropdown(id="sy", options=list(factors),
-                                                           value=(list(factors)[1:] + list(factors) + [None])[0],
-                                                           clearable=False)],
-                                             style={"minWidth": "240px"}),  # fmt: skip
-                                    html.Div([html.Label("At least level", style=LABEL),
-                                              dcc.Dropdown(id="sk", value=3, clearable=False,
-                                                           options=[{"label": n, "value": k} for k, n in
-                                                                    enumerate(LEVEL_NAMES) if k > 0])],
-                                             style={"minWidth": "260px"}),  # fmt: skip
+                                    html.Div(
+                                        [
+                                            html.Label("Factor on x", style=LABEL),
+                                            dcc.Dropdown(
+                                                id="sx",
+                                                options=list(factors),
+                                                value=(list(factors) + [None])[0],
+                                                clearable=False,
+                                            ),
+                                        ],
+                                        style={"minWidth": "240px"},
+                                    ),  # fmt: skip
+                                    html.Div(
+                                        [
+                                            html.Label("Factor on y", style=LABEL),
+                                            dcc.Dropdown(
+                                                id="sy",
+                                                options=list(factors),
+                                                value=(list(factors)[1:] + list(factors) + [None])[0],
+                                                clearable=False,
+                                            ),
+                                        ],
+                                        style={"minWidth": "240px"},
+                                    ),  # fmt: skip
+                                    html.Div(
+                                        [
+                                            html.Label("At least level", style=LABEL),
+                                            dcc.Dropdown(
+                                                id="sk",
+                                                value=3,
+                                                clearable=False,
+                                                options=[
+                                                    {"label": n, "value": k}
+                                                    for k, n in enumerate(LEVEL_NAMES)
+                                                    if k > 0
+                                                ],
+                                            ),
+                                        ],
+                                        style={"minWidth": "260px"},
+                                    ),  # fmt: skip
                                 ],
                             ),
                             _graph("sweep-heat"),
@@ -332,7 +505,11 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
 
     def filters(sources: list[str], reps: list[int], franges: list[list[float]]) -> Filters:
         names = list(factors)
-        fr = tuple((n, float(r[0]), float(r[1])) for n, r in zip(names, franges or [], strict=False) if r)
+        fr = tuple(
+            (n, float(r[0]), float(r[1]))
+            for n, r in zip(names, franges or [], strict=False)
+            if r and (r[0] > factors[n][0] or r[1] < factors[n][1])  # a slider at full range filters nothing
+        )
         return Filters(tuple(s for s in labels if s in (sources or [])), _reps(reps), fr)
 
     def focus_filters(focus: str, reps: list[int], franges: list[list[float]]) -> Filters:
@@ -357,7 +534,7 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
         runs = store.tables("runs", Filters(tuple(labels)))
         status = (f"{len(labels)} folder(s) · {len(runs):,} runs · checked {dt.datetime.now():%H:%M:%S}"
                   + ("" if sig == version else " · updated"))  # fmt: skip
-        new_reps = no_update
+        new_reps: Any = no_update
         if reps and top != old_max and reps[1] >= old_max:
             new_reps = [reps[0], top]
         return (sig if sig != version else no_update), status, max(1, top), new_reps
@@ -367,16 +544,21 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
 
     @app.callback(
         Output("headline", "children"), Output("envelope", "figure"), Output("peak", "figure"),
-        Output("casualties", "figure"), *common, Input("outcome", "value"),
+        Output("casualties", "figure"), *common, Input("outcome", "value"), Input("group", "value"),
     )  # fmt: skip
-    def _compare(_v: str, sources: list[str], reps: list[int], franges: list, outcome: str) -> tuple:
+    def _compare(
+        _v: str, sources: list[str], reps: list[int], franges: list, outcome: str, group: str
+    ) -> tuple:
         flt = filters(sources, reps, franges)
         runs = store.tables("runs", flt)
         ts = store.tables("timeseries", flt)
         by = "source" if len(flt.labels) > 1 else None
+        band_by = by
+        if group in factors and group in runs.columns and len(runs):
+            ts, band_by = _with_factor(ts, runs, group), group
         return (
             _headline(runs, flt.labels),
-            F.outcome_envelope(ts, outcome, by=by),
+            F.outcome_envelope(ts, outcome, by=band_by),
             F.peak_level_distribution(runs, by=by),
             F.casualties_by_actor(runs, by=by),
         )
@@ -426,7 +608,9 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
         Output("sweep-heat", "figure"), Output("main-effects", "figure"), Output("parcoords", "figure"),
         *common, Input("focus", "value"), Input("sx", "value"), Input("sy", "value"), Input("sk", "value"),
     )  # fmt: skip
-    def _sweep(_v: str, sources: list, reps: list[int], franges: list, focus: str, x: str, y: str, k: int) -> tuple:
+    def _sweep(
+        _v: str, sources: list, reps: list[int], franges: list, focus: str, x: str, y: str, k: int
+    ) -> tuple:
         if not factors:
             return go.Figure(), go.Figure(), go.Figure()
         runs = store.tables("runs", filters(sources, reps, franges))
@@ -435,11 +619,24 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
             y = next(f for f in present if f != x)
         return (
             S.sweep_heatmap(runs, x, y, int(k)),
-            S.main_effects(runs, present, int(k)),
+            S.main_effects(runs, present, int(k), menu=False),
             S.parallel_coordinates(runs, present),
         )
 
     return app
+
+
+GROUP_SOURCE = "__source__"
+
+
+def _with_factor(ts: pd.DataFrame, runs: pd.DataFrame, factor: str) -> pd.DataFrame:
+    """The time series with a column holding each run's (binned) value of a factor."""
+    runs = runs[runs[factor].notna()]  # a folder without this factor has no band for it
+    bins = S.factor_bins(runs[factor]).astype(str)
+    keys = runs["source"].astype(str) + "|" + runs[run_id_column(runs)].astype(str)
+    by_run = dict(zip(keys, bins, strict=True))
+    ts_keys = ts["source"].astype(str) + "|" + ts[run_id_column(ts)].astype(str)
+    return ts.assign(**{factor: ts_keys.map(by_run)}).dropna(subset=[factor])
 
 
 def _reps(value: list[int] | None) -> tuple[int, int] | None:
@@ -469,7 +666,7 @@ def _headline(runs: pd.DataFrame, labels: tuple[str, ...]) -> Any:
     cell = {"borderBottom": "1px solid #e5e5e5", "padding": "4px 10px", "textAlign": "left",
             "verticalAlign": "top", "fontSize": "0.9rem"}  # fmt: skip
     head = html.Tr([html.Th("Outcome", style=cell), html.Th("Unit", style=cell)]
-                   + [html.Th(label, style=cell) for label in tables])  # fmt: skip
+                   + [html.Th(f"{label} ({len(runs[runs['source'] == label]):,} runs)", style=cell) for label in tables])  # fmt: skip
     rows = []
     for i, (outcome, unit) in enumerate(outcomes):
         cells = [html.Td(outcome, style=cell), html.Td(unit, style=cell)]
@@ -482,7 +679,9 @@ def _headline(runs: pd.DataFrame, labels: tuple[str, ...]) -> Any:
                       style={"borderCollapse": "collapse", "width": "100%"})  # fmt: skip
 
 
-def serve(dirs: list[str | Path], port: int = 8050, host: str = "127.0.0.1", refresh_ms: int = REFRESH_MS) -> None:
+def serve(
+    dirs: list[str | Path], port: int = 8050, host: str = "127.0.0.1", refresh_ms: int = REFRESH_MS
+) -> None:
     """Run the dashboard until interrupted. Binds to 127.0.0.1 unless told otherwise."""
     if host not in LOCAL_HOSTS:
         print(
@@ -492,7 +691,11 @@ def serve(dirs: list[str | Path], port: int = 8050, host: str = "127.0.0.1", ref
         )
     app = create_app(dirs, refresh_ms)
     _check_port(host, port)
-    print(f"dashboard: http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the terminal
+    print(
+        f"dashboard: http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl+C to stop)",
+        file=sys.stderr,
+    )
     app.run(host=host, port=port, debug=False, dev_tools_disable_version_check=True,
             dev_tools_ui=False, dev_tools_hot_reload=False)  # fmt: skip
 

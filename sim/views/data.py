@@ -158,8 +158,8 @@ def sweep_summary(root: Path) -> dict[str, Any]:
     base_path = root / "inputs" / "base_scenario.json"
     base = read_json(base_path) if base_path.is_file() else {}
     prov_path = root / "inputs" / "provenance.json"
-    factors = manifest.get("factors") if isinstance(manifest.get("factors"), dict) else {}
-    sweep_file = manifest.get("sweep") if isinstance(manifest.get("sweep"), dict) else {}
+    factors: dict[str, Any] = manifest["factors"] if isinstance(manifest.get("factors"), dict) else {}
+    sweep_file: dict[str, Any] = manifest["sweep"] if isinstance(manifest.get("sweep"), dict) else {}
     summary: dict[str, Any] = {
         "scenario": {
             "name": manifest.get("name") or root.name,
@@ -174,7 +174,7 @@ def sweep_summary(root: Path) -> dict[str, Any]:
         "factor_paths": {k: v.get("path", k) for k, v in factors.items() if isinstance(v, dict)},
     }
     if isinstance(base, dict):
-        geo = base.get("geography") if isinstance(base.get("geography"), dict) else {}
+        geo: dict[str, Any] = base["geography"] if isinstance(base.get("geography"), dict) else {}
         summary["places"] = geo.get("places") or []
         summary["timeline"] = base.get("timeline") or []
     if prov_path.is_file():

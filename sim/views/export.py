@@ -18,8 +18,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from sim.errors import UserError
-from sim.views.report import Figure, report_sections
 from sim.views.data import load_result
+from sim.views.report import Figure, report_sections
 
 FORMATS = ("png", "svg")
 WIDTH = 1200  # CSS pixels: the width of the report's figures on a laptop
@@ -57,7 +57,7 @@ def export_figures(
         tmp = Path(tempfile.mkdtemp(prefix=".export.", dir=out))
     except OSError as err:
         raise UserError(f"{out}: cannot write images here ({err.strerror or err})") from None
-    specs = []
+    specs: list[dict[str, Any]] = []
     for f in chosen:
         height = int(f.figure.layout.height or 450)
         d = static_figure(f.figure)
@@ -70,8 +70,9 @@ def export_figures(
         kaleido.write_fig_from_object_sync(specs, kopts={"mathjax": False, "n": min(2, os.cpu_count() or 1)})
         written = []
         for spec in specs:
-            final = out / spec["path"].name
-            os.replace(spec["path"], final)
+            rendered = Path(spec["path"])
+            final = out / rendered.name
+            os.replace(rendered, final)
             written.append(final)
         return written
     except ChromeNotFoundError:

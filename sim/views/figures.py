@@ -151,7 +151,8 @@ def _mark_timeline(fig: go.Figure, timeline: Sequence[dict[str, Any]]) -> None:
     """Dotted vertical lines at the dates of the scenario's timeline events."""
     lines = [
         {"type": "line", "x0": t["date"], "x1": t["date"], "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
-         "line": {"color": "#777777", "width": 1, "dash": "dot"}, "layer": "below", "name": "timeline"}
+         "line": {"color": "#777777", "width": 1, "dash": "dot"}, "layer": "above", "opacity": 0.7,
+         "name": "timeline"}
         for t in timeline
     ]  # fmt: skip
     if lines:
@@ -245,7 +246,11 @@ def _label_lanes(timeline: Sequence[dict[str, Any]], dates: pd.Index) -> list[in
     for t, lt in zip(timeline, _lane_texts(timeline, dates), strict=True):
         x = (pd.Timestamp(t["date"]) - d0).days
         width = (len(lt["text"]) * LABEL_PX_PER_CHAR + 16) * per_px
-        lo, hi = (x - width, x + 2 * per_px * 8) if lt["position"] == "middle left" else (x - 8 * per_px, x + width)
+        lo, hi = (
+            (x - width, x + 2 * per_px * 8)
+            if lt["position"] == "middle left"
+            else (x - 8 * per_px, x + width)
+        )
         for i, end in enumerate(ends):
             if lo > end:
                 ends[i] = hi
@@ -299,7 +304,9 @@ def peak_level_distribution(runs: pd.DataFrame, by: str | None = None) -> go.Fig
     return fig
 
 
-def tension_band(ts: pd.DataFrame, timeline: Sequence[dict[str, Any]] = (), by: str | None = None) -> go.Figure:
+def tension_band(
+    ts: pd.DataFrame, timeline: Sequence[dict[str, Any]] = (), by: str | None = None
+) -> go.Figure:
     """Median and 90% band of the model's tension index over time."""
     return outcome_envelope(ts, "tension", timeline, by, title="Tension: median and 90% band of runs")
 
@@ -336,7 +343,9 @@ def outcome_envelope(
 ) -> go.Figure:
     """Median and 90% band of any time-series column, one band per group of ``by``."""
     label, fmt = OUTCOME_LABELS.get(column, (column, ",.2f"))
-    fig = go.Figure(layout=base_layout(title or f"{label[0].upper()}{label[1:]}: median and 90% band of runs"))
+    fig = go.Figure(
+        layout=base_layout(title or f"{label[0].upper()}{label[1:]}: median and 90% band of runs")
+    )
     if ts.empty or column not in ts.columns:
         return _no_data(fig, "No time series in this selection")
     groups = _groups(ts, by)
@@ -409,7 +418,9 @@ def casualties_by_actor(runs: pd.DataFrame, by: str | None = None) -> go.Figure:
         rows=1, cols=3, column_widths=[0.42, 0.42, 0.16], horizontal_spacing=0.07,
         subplot_titles=("Injured per run", "Killed per run", "Arrests per run"),
     )  # fmt: skip
-    fig.update_layout(**base_layout("Casualties by actor and arrests: mean per run, 95% interval", height=440))
+    fig.update_layout(
+        **base_layout("Casualties by actor and arrests: mean per run, 95% interval", height=440)
+    )
     fig.update_annotations(font={"size": 13})
     if runs.empty:
         return _no_data(fig, "No runs in this selection")
@@ -419,7 +430,7 @@ def casualties_by_actor(runs: pd.DataFrame, by: str | None = None) -> go.Figure:
         for col, kind in ((1, "injured"), (2, "killed"), (3, "arrests")):
             cols = ["arrests"] if kind == "arrests" else [f"{kind}_{a}" for a in ACTORS]
             stats = np.array([_count_stats(g[c]) for c in cols])
-            colour = ([ACTOR_COLOURS[a] for a in ACTORS] if kind != "arrests" else OKABE_ITO["sky"])
+            colour = [ACTOR_COLOURS[a] for a in ACTORS] if kind != "arrests" else OKABE_ITO["sky"]
             fig.add_trace(
                 go.Bar(
                     x=["arrests"] if kind == "arrests" else actors, y=stats[:, 0],
@@ -439,6 +450,8 @@ def casualties_by_actor(runs: pd.DataFrame, by: str | None = None) -> go.Figure:
                 row=1, col=col,
             )  # fmt: skip
     fig.update_layout(barmode="group", showlegend=len(groups) > 1)
+    if len(groups) > 1:  # keep the legend clear of the panel titles
+        fig.update_layout(legend={"y": 1.16}, margin={"t": 110})
     fig.update_yaxes(title_text="persons per run", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(rangemode="tozero")
     fig.update_xaxes(tickangle=-30, tickfont={"size": 11})
@@ -455,7 +468,9 @@ def _count_stats(values: pd.Series) -> list[float]:
 
 # --------------------------------------------------------------------------- map
 def _place_frame(places: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(list(places), columns=["id", "name", "lat", "lon", "kind", "side"]).drop_duplicates("id")
+    return pd.DataFrame(list(places), columns=["id", "name", "lat", "lon", "kind", "side"]).drop_duplicates(
+        "id"
+    )
 
 
 def incident_counts(events: pd.DataFrame, n_runs: int, per_day: bool = True) -> pd.DataFrame:
@@ -469,7 +484,10 @@ def incident_counts(events: pd.DataFrame, n_runs: int, per_day: bool = True) -> 
     kil = events.loc[placed, [f"killed_{a}" for a in ACTORS]].to_numpy(dtype=float).sum(axis=1)
     ev = pd.DataFrame(
         {
-            **{k: events.loc[placed, k].astype("category") if k != "date" else events.loc[placed, k] for k in keys},
+            **{
+                k: events.loc[placed, k].astype("category") if k != "date" else events.loc[placed, k]
+                for k in keys
+            },
             "_run": events.loc[placed, run_id_column(events)].to_numpy(),
             "size": events.loc[placed, "size"].to_numpy(dtype=float),
             "_inj": inj,
@@ -537,7 +555,9 @@ def _merge_colocated(places: pd.DataFrame) -> pd.DataFrame:
     goes below its marker when a neighbour sits just above it."""
     groups: dict[tuple[float, float, str], list[dict[str, Any]]] = {}
     for p in places.to_dict("records"):
-        groups.setdefault((round(float(p["lat"]), 4), round(float(p["lon"]), 4), str(p["side"])), []).append(p)
+        groups.setdefault((round(float(p["lat"]), 4), round(float(p["lon"]), 4), str(p["side"])), []).append(
+            p
+        )
     rows = []
     for (lat, lon, side), g in groups.items():
         names = [esc(p["name"]) for p in g]

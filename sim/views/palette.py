@@ -26,9 +26,7 @@ OKABE_ITO = {
 }
 
 # Several scenarios or result folders on one figure cycle through these, darkest first.
-SERIES = [
-    OKABE_ITO[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black", "yellow")
-]
+SERIES = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black", "yellow")]
 
 ACTOR_LABELS = {
     "kfor": "KFOR",

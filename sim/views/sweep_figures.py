@@ -32,13 +32,17 @@ def factor_columns(runs: pd.DataFrame, declared: Sequence[str] | None = None) ->
     if declared:
         return [f for f in declared if f in runs.columns]
     known = set(RUNS_SCHEMA.names) | BOOKKEEPING
-    return [c for c in runs.columns if c not in known and not c.startswith("_") and runs[c].nunique(dropna=True) > 1]
+    return [
+        c
+        for c in runs.columns
+        if c not in known and not c.startswith("_") and runs[c].nunique(dropna=True) > 1
+    ]
 
 
 def factor_bins(values: pd.Series, max_bins: int = 6) -> pd.Series:
     """Ordered categorical labels of a factor: its values if few, else quantile bins."""
     v = values
-    if v.nunique(dropna=True) <= max_bins or not pd.api.types.is_numeric_dtype(v):
+    if int(v.nunique(dropna=True)) <= max_bins or not pd.api.types.is_numeric_dtype(v):
         uniques = sorted(v.dropna().unique(), key=lambda u: (isinstance(u, str), u))
         labels = [_fmt(u) for u in uniques]
         return pd.Series(
@@ -58,7 +62,8 @@ def _fmt(x: Any) -> str:
     if isinstance(x, int | np.integer):
         return f"{int(x):,}"
     if isinstance(x, float | np.floating):
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+        f = float(x)
+        return f"{f:,.0f}" if abs(f) >= 100 else f"{f:.3g}"
     return str(x)
 
 
@@ -68,7 +73,9 @@ def exceedance(runs: pd.DataFrame, keys: Sequence[str], k: int, max_bins: int = 
     return _exceedance(binned, runs["peak_level"], list(keys), [k])[k]
 
 
-def _exceedance(binned: pd.DataFrame, peak: pd.Series, keys: list[str], ks: Sequence[int]) -> dict[int, pd.DataFrame]:
+def _exceedance(
+    binned: pd.DataFrame, peak: pd.Series, keys: list[str], ks: Sequence[int]
+) -> dict[int, pd.DataFrame]:
     """For each k: cells of the binned factors with hits (runs at level >= k), n, p and its Wilson interval."""
     levels = peak.astype(int).to_numpy()
     frame = binned[keys].assign(**{f"_ge{k}": levels >= k for k in ks})
@@ -176,8 +183,11 @@ def sweep_heatmap_explorer(runs: pd.DataFrame, factors: Sequence[str], k: int = 
     return fig
 
 
-def main_effects(runs: pd.DataFrame, factors: Sequence[str], k: int = 3) -> go.Figure:
-    """P(peak level >= k) against each factor on its own (averaged over the others), with 95% CIs."""
+def main_effects(runs: pd.DataFrame, factors: Sequence[str], k: int = 3, menu: bool = True) -> go.Figure:
+    """P(peak level >= k) against each factor on its own (averaged over the others), with 95% CIs.
+
+    ``menu`` adds a dropdown for k (the static report); the dashboard has its own selector.
+    """
     factors = list(factors)
     title = "Main effects: chance of reaching at least the chosen level, by factor"
     if runs.empty or not factors:
@@ -214,11 +224,17 @@ def main_effects(runs: pd.DataFrame, factors: Sequence[str], k: int = 3) -> go.F
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     fig.update_yaxes(title_text="share of runs", col=1)
     n_per = len(LEVELS_K)
+    if not menu:
+        fig.update_layout(
+            title_text=f"Main effects: chance of reaching at least {esc(LEVEL_NAMES[k])}, by factor"
+        )
+        return fig
     fig.update_layout(
         updatemenus=[{
             "buttons": [
-                {"label": esc(LEVEL_NAMES[kk]), "method": "restyle",
-                 "args": [{"visible": [kk2 == kk for _ in factors for kk2 in LEVELS_K]}]}
+                {"label": esc(LEVEL_NAMES[kk]), "method": "update",
+                 "args": [{"visible": [kk2 == kk for _ in factors for kk2 in LEVELS_K]},
+                          {"title.text": _effects_title(kk)}]}
                 for kk in LEVELS_K
             ],
             "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.0 + 0.16 / rows, "yanchor": "bottom",
@@ -228,6 +244,10 @@ def main_effects(runs: pd.DataFrame, factors: Sequence[str], k: int = 3) -> go.F
     )  # fmt: skip
     assert len(fig.data) == n_per * len(factors)
     return fig
+
+
+def _effects_title(k: int) -> str:
+    return f"Main effects: chance a run reaches at least {esc(LEVEL_NAMES[k])}, by factor"
 
 
 PARCOORD_OUTCOMES = (

@@ -111,7 +111,11 @@ def parameter_table(summary: dict[str, Any]) -> pd.DataFrame:
         if not isinstance(r, dict):
             continue
         rng = r.get("range")
-        where = f"{r.get('file') or ''}:{r.get('line')}" if r.get("line") is not None else str(r.get("file") or "")
+        where = (
+            f"{r.get('file') or ''}:{r.get('line')}"
+            if r.get("line") is not None
+            else str(r.get("file") or "")
+        )
         out.append({
             "path": r.get("path", ""), "value": _plain(r.get("value")), "unit": r.get("unit") or "",
             "source": r.get("source") or "", "note": r.get("note") or "", "where": where,

@@ -6,7 +6,10 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,4 +51,51 @@ def sim_process(*args: str, cwd: Path = REPO) -> subprocess.Popen[str]:
 @pytest.fixture(scope="session")
 def short_baseline():
     """The 2023 baseline, 1 April to 15 October, one simulated resident per fifty: about 0.15 s a run."""
-    return apply_overrides(load_scenario(BASELINE), {"calendar.resident_scale": 0.02, "calendar.end": SHORT_END})
+    return apply_overrides(
+        load_scenario(BASELINE), {"calendar.resident_scale": 0.02, "calendar.end": SHORT_END}
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    """pytest-playwright: Debian's chromium, offline, never a downloaded browser."""
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+    return {"executable_path": "/usr/bin/chromium", "headless": True, "args": args}
+
+
+@contextmanager
+def tmpfs(path: Path, options: str) -> Iterator[Path]:
+    """A real small or read-only file system, where this process may mount one (root); else skip."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def one_error_line(stderr: str) -> str:
+    """The single ``error:`` line of a command's stderr (rich's progress bar may come before it)."""
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody may write to: a read-only tmpfs for root (who ignores permissions), else mode 555."""
+    folder = tmp_path / "ro"
+    if os.geteuid() == 0:
+        with tmpfs(folder, "ro,size=1m"):
+            yield folder
+    else:
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)

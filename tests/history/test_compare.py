@@ -40,11 +40,11 @@ def test_intervals_contain_the_known_difference_of_a_synthetic_paired_case():
     table = comparison_table("base", base, {"v": variant}).set_index("outcome")
     p5 = table.loc["p_l5plus"]
     assert p5["difference"] == pytest.approx(np.mean(u < 0.5) - np.mean(u < 0.3))
-    assert p5["ci_low"] <= 0.20 <= p5["ci_high"]
+    assert p5["lo"] <= 0.20 <= p5["hi"]
     assert p5["excludes_zero"]
     assert (p5["both"], p5["base_only"]) == (int(np.sum(u < 0.3)), 0)
     cas = table.loc["casualties"]
-    assert cas["ci_low"] <= 5 <= cas["ci_high"] and cas["ci_high"] - cas["ci_low"] < 1.0
+    assert cas["lo"] <= 5 <= cas["hi"] and cas["hi"] - cas["lo"] < 1.0
     assert table["common_seeds"].all()
     # unpaired seeds are reported as such
     other = variant.assign(seed=seeds + 1)
@@ -70,14 +70,16 @@ def test_compare_runs_every_scenario_on_the_same_seeds(tmp_path):
     table = pq.read_table(folder / "comparison.parquet")
     assert table.column_names == COLUMNS
     meta = json.loads(table.schema.metadata[b"kosovo_sim.comparison"])
-    assert meta["base"] == "baseline_2023" and meta["replications"] == 3
+    assert meta["base_name"] == "baseline_2023" and meta["replications"] == 3
     assert table.schema.field("difference").metadata[b"description"].startswith(b"paired difference")
     df = table.to_pandas()
-    same = df[df["variant"] == "baseline_2023-2"]
+    same = df[df["variant_name"] == "baseline_2023-2"]
     # the same scenario on the same seeds is the same run: every difference is exactly zero
     assert (same["difference"] == 0).all() and same["common_seeds"].all()
-    assert set(df["variant"]) == {"baseline_2023-2", "fast_reserve"}
-    assert json.loads((folder / "comparison.json").read_text())["rows"][0]["variant"] == "baseline_2023-2"
+    assert set(df["variant_name"]) == {"baseline_2023-2", "fast_reserve"}
+    assert (
+        json.loads((folder / "comparison.json").read_text())["rows"][0]["variant_name"] == "baseline_2023-2"
+    )
     assert not list(tmp_path.glob(".*partial"))
     md = markdown(df).splitlines()
     assert len(md) == 2 + 1 + 2 and md[2].startswith("| baseline_2023 (base value) |")

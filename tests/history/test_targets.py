@@ -123,6 +123,25 @@ def test_casualties_are_the_cumulative_count_at_the_end_minus_the_day_before_the
     assert not res.loc["all", "passed"]
 
 
+def test_days_at_level_counts_the_days_of_the_window_in_the_level_band():
+    levels = [np.zeros(DAYS, int) for _ in range(3)]
+    levels[0][day(dt.date(2023, 5, 26)) : day(dt.date(2023, 6, 5))] = 2  # 10 days, all in the window
+    levels[1][day(dt.date(2023, 5, 20)) : day(dt.date(2023, 5, 30))] = 3  # 4 of them in the window
+    levels[2][day(dt.date(2023, 5, 28))] = 1  # below the band
+    t = targets(
+        {
+            "id": "d",
+            "metric": "days_at_level",
+            "window": ["2023-05-26", "2023-06-04"],
+            "levels": [2, 7],
+            "median": [3, 12],
+        }
+    )
+    row = evaluate(t, timeseries(3, level=levels), NO_EVENTS).iloc[0]
+    assert row["value"] == 4.0 and row["passed"]
+    assert (row["lo"], row["hi"]) == pytest.approx((0.4, 9.4))
+
+
 def test_saf_readiness_any_day_of_the_window():
     ready = [np.zeros(DAYS, bool) for _ in range(3)]
     ready[0][day(dt.date(2023, 6, 2))] = True
@@ -317,3 +336,10 @@ def test_a_bad_targets_file_names_its_line_and_field(tmp_path, text, line, field
     if line is not None:
         assert err.value.line == line
     assert str(p) in str(err.value)
+
+
+@pytest.mark.parametrize("path", sorted(DEFAULT_TARGETS.parent.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_targets_file_loads_with_unique_ids_and_sources(path):
+    tf = load_targets(path)
+    assert len({t.id for t in tf.targets}) == len(tf.targets)
+    assert all(t.source.strip() and t.observed.strip() for t in tf.targets)

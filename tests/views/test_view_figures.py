@@ -142,7 +142,9 @@ def test_outcome_envelope_draws_one_band_per_group():
     ts = ts_table([[0, 0]] * 4, legitimacy=[[0.5, 0.4]] * 2 + [[0.9, 0.8]] * 2)
     ts["source"] = ["a"] * 4 + ["b"] * 4
     fig = F.outcome_envelope(ts, "legitimacy", by="source")
-    medians = [t for t in fig.data if t.showlegend is not False and t.mode == "lines" and t.name in ("a", "b")]
+    medians = [
+        t for t in fig.data if t.showlegend is not False and t.mode == "lines" and t.name in ("a", "b")
+    ]
     assert {t.name for t in medians} == {"a", "b"}
     by_name = {t.name: list(t.y) for t in medians}
     assert by_name["a"] == pytest.approx([0.5, 0.4]) and by_name["b"] == pytest.approx([0.9, 0.8])

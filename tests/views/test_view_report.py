@@ -184,3 +184,10 @@ def test_report_of_a_real_small_run(tmp_path: Path):
     incidents = [t for t in figures["incident_totals"].data if t.mode == "markers" and t.showlegend is False]
     assert sum(len(t.x) for t in incidents) > 0
     assert len(figures["incident_map"].frames) == data.timeseries["date"].nunique()
+
+
+def test_a_model_with_other_tables_gets_a_clean_refusal(make_result):
+    folder = make_result("grid", reps=2, steps=5, summary_extra={"model": "epstein_grid"})
+    with pytest.raises(UserError, match="no report for model 'epstein_grid'"):
+        write_report(folder)
+    assert not (folder / "report.html").exists()

@@ -130,37 +130,10 @@ def test_sensitivity_figure_bars_per_factor():
     assert list(st.x) == pytest.approx([0.5, 0.2])
 
 
-SWEEP_YAML = """
-name: views_tiny
-title: "Tiny sweep <for> the views"
-base: {base}
-fixed:
-  calendar.resident_scale: 0.05
-factors:
-  posture.kfor.roe: {{levels: [0.0, 1.0]}}
-  posture.kfor.isr_coverage: {{levels: [0.05, 0.5]}}
-design: {{type: full_factorial}}
-replications: 2
-outputs:
-  timeseries: {{every: 1}}
-  events: true
-"""
-
-
 @pytest.mark.slow
-def test_a_real_sweep_store_gets_the_sweep_report(tmp_path: Path):
-    """A store written by `kosovo-sim sweep` (8 short runs), read through its DuckDB views."""
-    import subprocess
-    import sys
-
-    repo = Path(__file__).resolve().parents[2]
-    spec = tmp_path / "tiny.yaml"
-    spec.write_text(SWEEP_YAML.format(base=repo / "scenarios" / "baseline_2023.yaml"), encoding="utf-8")
-    store = tmp_path / "store"
-    done = subprocess.run([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(store), "--workers", "1",
-                           "--quiet"], cwd=repo, capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    data = load_result(store)
+def test_a_real_sweep_store_gets_the_sweep_report(tiny_sweep_store: Path):
+    """A store written by `kosovo-sim sweep` (8 runs), read through its DuckDB views."""
+    data = load_result(tiny_sweep_store)
     assert data.kind == "sweep" and data.n_runs == 8 and len(data.places) > 5
     sections = report_sections(data)
     ids = [s.id for s in sections]
@@ -170,5 +143,11 @@ def test_a_real_sweep_store_gets_the_sweep_report(tmp_path: Path):
     assert np.asarray(heat.z).shape == (2, 2)
     from sim.views.report import write_report
 
-    page = write_report(store).read_text(encoding="utf-8")
+    page = write_report(tiny_sweep_store, tiny_sweep_store.parent / "report.html").read_text(encoding="utf-8")
     assert "Tiny sweep &lt;for&gt; the views" in page
+
+
+def test_main_effects_without_menu_for_the_dashboard():
+    fig = S.main_effects(sweep_runs(), ["roe"], k=6, menu=False)
+    assert not fig.layout.updatemenus and "L6" in fig.layout.title.text
+    assert [t.name for t in fig.data if t.visible] == ["P(level ≥ L6)"]
