@@ -397,7 +397,8 @@ class EscalationModel(mesa.Model):
         self.timeline_arrests = 0
         d = self.mech.deterrence
         kfor_total = sum(u.strength for u in self.kfor_units()) + sum(r.size for r in self.pending.values())
-        capability = kfor_total / (kfor_total + d.saf_weight * saf.strength)
+        opposed = kfor_total + d.saf_weight * saf.strength
+        capability = kfor_total / opposed if opposed > 0 else 0.0
         self.deterrence = capability * self.credibility() * d.communication
         changed = saf.decide(self.deterrence, self.rng)
         if changed is not None:

@@ -182,26 +182,14 @@ def test_invariants_hold_on_the_short_baseline(short_baseline: Any, seed: int) -
     check_invariants(short_baseline, model, result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ZeroDivisionError,
-    reason="model bug: SerbianForces.decide divides by the threshold, which the schema allows to be 0 "
-    "(ZeroDivisionError at sim/model/serbia.py); fix the model or make the schema's bound gt=0",
-)
 @pytest.mark.parametrize("path", ZERO_THRESHOLDS)
-def test_zero_serbian_threshold(short_baseline: Any, path: str) -> None:
-    assert describe_path(path).check(0.0) is None, "the schema accepts 0"
-    scenario = apply_overrides(short_baseline, {path: 0.0})
-    model, result = run(scenario, 1)
-    check_invariants(scenario, model, result)
+def test_zero_serbian_threshold_is_refused_cleanly(short_baseline: Any, path: str) -> None:
+    """The model divides by these thresholds, so the schema requires them above 0."""
+    assert describe_path(path).check(0.0) is not None
+    with pytest.raises(ScenarioError, match=path.rsplit(".", 1)[-1]):
+        apply_overrides(short_baseline, {path: 0.0})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ZeroDivisionError,
-    reason="model bug: with no KFOR troops and no SAF at the line (all strengths 0, which the schema allows) "
-    "EscalationModel._serbia divides by kfor_total + saf_weight * saf.strength",
-)
 def test_no_forces_at_all(short_baseline: Any) -> None:
     a = short_baseline.actors
     zero = {f"actors.kfor.{u.id}.strength": 0 for u in a.kfor}
