@@ -1,8 +1,9 @@
 """The escalation ladder: the level of a day is the highest rung whose observable criteria hold.
 
 Rungs follow the facts file, part 3, table O. Criteria are read from what happened that day,
-never scheduled. Departures from table O (documented in docs/ODD.md): a gunshot wound alone does
-not make L4 (the 29 May 2023 riot, with firearm wounds, is the ladder's own L3 anchor); L6 needs
+never scheduled. Departures from table O (documented in docs/ODD.md): a gunshot wound in a riot does
+not make L4 (the 29 May 2023 riot, with firearm wounds, is the ladder's own L3 anchor), while
+any casualty of an armed attack does; L6 needs
 Serbian highest readiness and forces above the surge ratio, without the third-party clause.
 """
 
@@ -35,6 +36,7 @@ class DayObservations:
     injured: int = 0  # injured today, all actors
     killed: int = 0  # killed today, all actors
     armed_attackers: int = 0  # attackers engaged today
+    armed_casualties: int = 0  # killed and wounded by firearms in armed attacks today
     saf_readiness: bool = False
     saf_ratio: float = 1.0  # SAF at the line over routine
     saf_crossed: bool = False
@@ -48,12 +50,12 @@ def level(obs: DayObservations, p: LadderParams) -> int:
         return 6
     if obs.armed_attackers >= p.l5_armed or obs.killed >= p.l5_killed:
         return 5
-    if obs.killed >= 1:
+    if obs.killed >= 1 or obs.armed_casualties >= 1:
         return 4
     if obs.riots > 0 and obs.injured >= p.l3_injured:
         return 3
-    if obs.protests > 0 or obs.riots > 0:
-        return 2
+    if obs.protests > 0 or obs.riots > 0 or obs.armed_attackers > 0:
+        return 2  # an armed attack with no casualties is shots fired (table O, L2)
     if obs.political or obs.police_operation:
         return 1
     return 0

@@ -41,6 +41,13 @@ class EscalationModel(mesa.Model):
         self.posture = scenario.posture
         self.n_steps = scenario.calendar.n_steps
 
+        # One random stream per mechanism, all spawned from the seed: a variant that changes one
+        # mechanism leaves the others' draws as they were, so paired comparisons stay paired.
+        streams = np.random.SeedSequence(self.seed).spawn(4)
+        self.rng_crowds, self.rng_arrests, self.rng_armed, self.rng_saf = (
+            np.random.default_rng(s) for s in streams
+        )
+
         self.geo = Geography.from_scenario(scenario.geography)
         self.space = self.geo.network(self.random)
         self.cells = [self.space._cells[pid] for pid in self.geo.ids]
@@ -190,7 +197,7 @@ class EscalationModel(mesa.Model):
             self.mech.epstein.arrests_per_officer * arresting,
             self.mech.epstein.k,
             self.mech.crowds,
-            self.rng,
+            self.rng_crowds,
         )
         self._apply_clashes(clashes, obs)
         self.crowd_prev = clashes.crowd - clashes.dispersed
@@ -284,10 +291,10 @@ class EscalationModel(mesa.Model):
         # arrests: random actives among those who turned out at each place
         if c.arrests.any():
             # arrests are persons; at a resident scale below one each agent stands for several
-            agents = self.rng.binomial(c.arrests, min(1.0, 1.0 / self.persons_per_agent))
+            agents = self.rng_arrests.binomial(c.arrests, min(1.0, 1.0 / self.persons_per_agent))
             active_idx = np.flatnonzero(self.residents.active)
-            chosen = active_idx[choose_per_group(self.resident_site[active_idx], agents, self.rng)]
-            self.residents.arrest(chosen, self.rng, self.mech.epstein.jail_max_days)
+            chosen = active_idx[choose_per_group(self.resident_site[active_idx], agents, self.rng_arrests)]
+            self.residents.arrest(chosen, self.rng_arrests, self.mech.epstein.jail_max_days)
             t["arrests"] += int(c.arrests.sum())
         obs.injured += t["injured_kfor"] + t["injured_police"] + t["injured_residents"]
         obs.killed += t["killed_residents"] + t["killed_kfor"] + t["killed_police"]
@@ -329,11 +336,11 @@ class EscalationModel(mesa.Model):
         ksf = sum(u.strength for u in self.agents_by_type.get(KsfUnit, []))
         security = police_north + ksf + self.kfor_weight() * kfor_north
         for g in groups:
-            g.recruit(eligible, self.rng)
-            seized = g.smuggle(isr, self.rng)
+            g.recruit(eligible, self.rng_armed)
+            seized = g.smuggle(isr, self.rng_armed)
             if seized:
                 self.log(g.place, "interdiction", self.level, "kfor,armed", seized, g.name)
-            if g.detected(isr, self.rng):
+            if g.detected(isr, self.rng_armed):
                 self.log(g.place, "detection", 1, "kfor,police,armed", g.members, f"{g.name} raided")
                 if g.members < self.mech.ladder.l5_armed:
                     g.plan = None
@@ -345,7 +352,7 @@ class EscalationModel(mesa.Model):
                     success = g.expected_success(
                         security, self.credibility(), self.mech.deterrence.communication
                     )
-                    if g.decides_to_attack(success, self.rng):
+                    if g.decides_to_attack(success, self.rng_armed):
                         g.status = ATTACKING
                         g.move_to(self.cells[g.plan.target])
             if g.status == ATTACKING:
@@ -355,7 +362,7 @@ class EscalationModel(mesa.Model):
         p = self.mech.armed_groups
         police_total = sum(u.strength for u in self.police_units())
         responders = min(p.response_officers, police_total) + int(kfor_at[g.place] * self.posture.kfor.roe)
-        e = g.fight(responders, self.rng)
+        e = g.fight(responders, self.rng_armed)
         t = self.today
         t["killed_armed"] += e.killed_attackers
         t["injured_armed"] += e.wounded_attackers
@@ -363,6 +370,9 @@ class EscalationModel(mesa.Model):
         t["injured_police"] += e.wounded_security
         t["arrests"] += e.captured
         obs.armed_attackers = max(obs.armed_attackers, e.attackers)
+        obs.armed_casualties += (
+            e.killed_attackers + e.killed_security + e.wounded_attackers + e.wounded_security
+        )
         obs.killed += e.killed_attackers + e.killed_security
         obs.injured += e.wounded_attackers + e.wounded_security
         self.log(
@@ -377,7 +387,7 @@ class EscalationModel(mesa.Model):
             killed_armed=e.killed_attackers,
             killed_police=e.killed_security,
         )
-        if g.members == 0 or g.flees(self.rng):
+        if g.members == 0 or g.flees(self.rng_armed):
             g.status = DISPERSED
             g.plan = None
             staging = g.staging_cell
@@ -400,7 +410,7 @@ class EscalationModel(mesa.Model):
         opposed = kfor_total + d.saf_weight * saf.strength
         capability = kfor_total / opposed if opposed > 0 else 0.0
         self.deterrence = capability * self.credibility() * d.communication
-        changed = saf.decide(self.deterrence, self.rng)
+        changed = saf.decide(self.deterrence, self.rng_saf)
         if changed is not None:
             self.log(self.place_of_cell[saf.cell], "saf_state", 0, "saf", int(saf.strength), saf.state_name)
         saf.move_forces()

@@ -227,14 +227,17 @@ def concession(model: EscalationModel, ev: schema.Concession, day: int, _: int) 
     _political(model, day)
 
 
-def armed_attack_plan(model: EscalationModel, ev: schema.ArmedAttackPlan, day: int, _: int) -> None:
+def armed_attack_plan(model: EscalationModel, ev: schema.ArmedAttackPlan, day: int, _: int) -> bool:
     from sim.model.armed_groups import ArmedGroup
 
     for g in model.agents_by_type.get(ArmedGroup, []):
         if g.group_id == ev.group:
+            if g.members < model.mech.ladder.l5_armed:
+                return False  # a raid already broke the group up: it cannot mount the attack
             g.plan = Plan(
                 target=model.geo.index(ev.target), start_step=day, end_step=day + ev.window_days - 1
             )
+    return True
 
 
 HANDLERS: dict[str, Callable] = {

@@ -188,3 +188,9 @@ def test_serbia_stays_routine_without_threat():
             saf.perceive(0, 0, 0, 0)
             changes += saf.decide(0.05, rng) is not None
     assert changes <= 4
+
+
+def test_armed_attack_rungs_follow_table_o():
+    assert level(DayObservations(armed_attackers=8), LADDER) == 2  # shots fired, nobody hit
+    assert level(DayObservations(armed_attackers=8, armed_casualties=1), LADDER) == 4
+    assert level(DayObservations(armed_attackers=25), LADDER) == 5
