@@ -30,17 +30,15 @@ def sweep(
     """Run every point of a sweep with its replications; failed runs are stored as rows, never fatal."""
     from rich.console import Console
 
-    from sim.sweep.loader import load_sweep
     from sim.sweep.runner import run_sweep
 
     if executor not in ("process", "dask"):
         from sim.errors import UserError
 
         raise UserError(f"--executor: unknown executor '{executor}' (choose process or dask)")
-    plan = load_sweep(file)
     console = Console(stderr=True)
     with _progress_bar(console, quiet) as report:
-        outcome = run_sweep(file, out, workers, executor, scheduler, resume, on_progress=report, plan=plan)
+        outcome = run_sweep(file, out, workers, executor, scheduler, resume, on_progress=report)
     rate = outcome.ran / outcome.wall_s if outcome.wall_s > 0 else 0.0
     line = (
         f"{outcome.store}: {outcome.done}/{outcome.total} runs stored, {outcome.errors} failed; "
@@ -55,7 +53,11 @@ def sweep(
 
 
 class _progress_bar:
-    """A rich progress bar: done/total, failures, runs per second, time elapsed and left."""
+    """A rich progress bar: done/total, failures, runs per second, time elapsed and left.
+
+    Drawn from the first report on, so a sweep file refused before anything runs prints its one
+    error line and nothing else.
+    """
 
     def __init__(self, console: Any, quiet: bool):
         self.console, self.quiet = console, quiet
@@ -63,34 +65,32 @@ class _progress_bar:
         self.task: Any = None
 
     def __enter__(self) -> Any:
-        if self.quiet:
-            return None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("[bold]sweep"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("[red]{task.fields[failed]} failed"),
-            TextColumn("{task.fields[rate]:.2f} runs/s"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=False,
-        )
-        self.bar.start()
-        return self.report
+        return None if self.quiet else self.report
 
     def report(self, p: Any) -> None:
-        if self.task is None:
+        if self.bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]sweep"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("[red]{task.fields[failed]} failed"),
+                TextColumn("{task.fields[rate]:.2f} runs/s"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self.bar.start()
             self.task = self.bar.add_task("sweep", total=p.total, completed=p.done, failed=p.failed, rate=0.0)
         self.bar.update(self.task, completed=p.done, failed=p.failed, rate=p.rate)
 

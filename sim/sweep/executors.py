@@ -54,6 +54,20 @@ def one_thread_per_worker() -> None:
         os.environ.setdefault(var, "1")
 
 
+def warm_up(kind: str) -> None:
+    """Start the fork server now, so it imports the model while the parent still plans the sweep.
+
+    Saves about a second of every sweep's start; a no-op for Dask, whose workers live elsewhere.
+    """
+    if kind != "process":
+        return
+    from multiprocessing import forkserver
+
+    one_thread_per_worker()
+    mp.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+
+
 def _init_worker() -> None:
     for var in THREAD_VARS:
         os.environ[var] = "1"
