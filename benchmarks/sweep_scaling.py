@@ -1,14 +1,15 @@
 """How kosovo-sim sweep scales: workers, sweep length, and a 10,000-run sweep of the 2023 baseline.
 
-    .venv/bin/python benchmarks/sweep_scaling.py speedup  [--runs 400 --scale 0.1]
+    .venv/bin/python benchmarks/sweep_scaling.py speedup  [--runs 1000 --scale 0.1 --rounds 3]
     .venv/bin/python benchmarks/sweep_scaling.py memory   [--sizes 1000 10000 --scale 0.1]
     .venv/bin/python benchmarks/sweep_scaling.py baseline [--sample 100]
 
 speedup: the same sweep on 1 and on 2 worker processes; wall time, CPU time of all processes.
 memory:  sweeps of growing length keeping every step's outputs; peak memory of the runner process
          and of all processes, which should not grow with the number of runs.
-baseline: a sample of runs of the full 2023 baseline (one agent per resident, 275 days, weekly
-         time series) on 2 workers, and the time of 10,000 such runs extrapolated from it.
+baseline: runs of the full 2023 baseline (one agent per resident, 275 days, weekly time series)
+         over posture_2023's six levers on 2 workers: --sample 10000 runs them all; a smaller
+         sample extrapolates to 10,000.
 """
 
 from __future__ import annotations
@@ -103,28 +104,48 @@ def memory(args: argparse.Namespace, tmp: Path) -> None:
     print(f"after: {load_average()}")
 
 
+POSTURE_FACTORS = """factors:
+  posture.kfor.troops_north: {range: [400, 1600], integer: true}
+  posture.kfor.roe: {range: [0.0, 1.0]}
+  posture.kfor.isr_coverage: {range: [0.05, 0.8]}
+  posture.kfor.reinforcement_size: {range: [0, 1400], integer: true}
+  posture.kfor.readiness_days: {range: [1.0, 14.0]}
+  posture.kfor.joint_patrols: {range: [0.0, 1.0]}
+"""
+
+
 def baseline(args: argparse.Namespace, tmp: Path) -> None:
-    sweep = lhs_sweep(tmp, "bench_baseline", args.sample, 1.0, every=7)
-    print(f"baseline: {args.sample} runs of the full 2023 baseline on 2 workers; {load_average()}")
-    m = measure(sweep_cmd(sweep, tmp / "baseline", 2), snapshot(tmp))
-    manifest = json.loads((tmp / "baseline" / "manifest.json").read_text())
-    session = manifest["sessions"][0]
-    print(f"  {m.stdout.strip()}")
-    per_run_wall = m.wall_s / args.sample
-    print("| runs | wall s | runs/s | CPU s | peak, all processes (PSS, MB) | 10,000 runs, extrapolated |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    hours = 10_000 * per_run_wall / 3600
-    rate = args.sample / m.wall_s
-    cells = [f"{args.sample}", f"{m.wall_s:.0f}", f"{rate:.2f}", f"{m.cpu_s:.0f}", f"{m.peak_tree_mb:.0f}"]
-    print("| " + " | ".join(cells) + f" | {hours:.1f} h |")
-    print(f"runner's own session: {session['wall_s']} s wall, {session['cpu_s']} s CPU in workers")
+    """``--sample`` runs of the full baseline over posture_2023's six levers; 10,000 extrapolated from them."""
+    reps = 8
+    body = (
+        POSTURE_FACTORS
+        + f"""design: {{type: latin_hypercube, n: {max(1, args.sample // reps)}, seed: 7}}
+replications: {reps}
+outputs:
+  timeseries: {{every: 7}}
+"""
+    )
+    sweep = write_sweep(tmp, snapshot(tmp), f"bench_baseline_{args.sample}", body, 1.0)
+    print(f"baseline: {args.sample} runs of the full 2023 baseline (posture_2023's levers, LHS) on 2 workers")
+    load = load_average()
+    out = tmp / f"baseline_{args.sample}"
+    m = measure(sweep_cmd(sweep, out, 2), snapshot(tmp))
+    print(f"  {m.stdout.strip()}; {load}")
+    per_run = m.wall_s / args.sample
+    hours = 10_000 * per_run / 3600
+    kind = "measured" if args.sample >= 10_000 else "extrapolated"
+    print("| runs | wall s | runs/s | CPU s | cores obtained | peak, all processes (PSS, MB) | 10,000 runs |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    cells = [f"{args.sample:,}", f"{m.wall_s:.0f}", f"{args.sample / m.wall_s:.2f}", f"{m.cpu_s:.0f}"]
+    cells += [f"{cores_obtained(out):.2f}", f"{m.peak_tree_mb:.0f}", f"{hours:.2f} h ({kind})"]
+    print("| " + " | ".join(cells) + " |")
     print(f"after: {load_average()}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["speedup", "memory", "baseline", "all"], nargs="?", default="all")
-    ap.add_argument("--runs", type=int, default=400)
+    ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--sample", type=int, default=100)

@@ -427,7 +427,9 @@ def write_report(result_dir: str | Path, out: str | Path | None = None) -> Path:
         from sim.views.reference_report import write_reference_report
 
         folder = Path(result_dir)
-        return write_reference_report(folder, summary, Path(out) if out is not None else folder / "report.html")
+        return write_reference_report(
+            folder, summary, Path(out) if out is not None else folder / "report.html"
+        )
     if model is not None and model not in SUPPORTED_MODELS:
         raise UserError(
             f"{result_dir}: no report for model {model!r} (its tables differ from sim/results.py); "
