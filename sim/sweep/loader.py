@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -166,7 +166,7 @@ def _hint_factor_key(where: tuple[Any, ...], data: Any) -> str:
     if len(where) == 2 and where[0] == "design" and isinstance(data.get("design"), dict):
         kind = data["design"].get("type")
         for model in DESIGNS:
-            if model.model_fields["type"].annotation.__args__[0] == kind:
+            if get_args(model.model_fields["type"].annotation)[:1] == (kind,):
                 return paths.suggest(str(where[1]), list(model.model_fields))
     return ""
 
@@ -203,7 +203,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepPlan:
     if design.meta["n_points"] == 0:
         raise lines.error(("design",), "the design has no points")
 
-    seed = spec.seed if spec.seed is not None else int(getattr(base.calendar, "seed", 0))
+    seed = spec.seed if spec.seed is not None else int(getattr(getattr(base, "calendar", None), "seed", 0))
     base_json = base.model_dump_json()
     return SweepPlan(
         file=file,
@@ -281,11 +281,11 @@ def _check_factor(base: BaseModel, path: str, f: Factor, lines: _Lines) -> Facto
         at = ("factors", path, "range")
         if not info.numeric:
             raise lines.error(at, f"{path} is a {info.type}, not a number: give levels: [...] instead")
+        lo, hi = f.range
         if info.type == "int" and not f.integer:
             f = f.model_copy(update={"integer": True})  # a whole-number parameter takes whole numbers
-            if math.floor(f.range[1]) < math.ceil(f.range[0]):
-                raise lines.error(at, f"no whole number in [{f.range[0]:g}, {f.range[1]:g}]")
-        lo, hi = f.range
+            if math.floor(hi) < math.ceil(lo):
+                raise lines.error(at, f"no whole number in [{lo:g}, {hi:g}]")
         extremes = [math.ceil(lo), math.floor(hi)] if f.integer else [lo, hi]
         for value in extremes:
             problem = info.check(value)
@@ -361,7 +361,7 @@ def _read_points(
             info = describe_path(path, base)
         except ScenarioError as err:
             raise ScenarioError(err.message, file=str(table_file), line=1, field=col) from None
-        name = names.get(path) or factor_names({path: Factor(levels=[0])})[path]
+        name = names.get(path) or factor_names({path: Factor.model_validate({"levels": [0]})})[path]
         renames[col] = name
         col_paths[name] = path
         for i, raw in enumerate(df[col].tolist()):

@@ -41,7 +41,7 @@ def environment() -> dict[str, Any]:
 
     from sim.runner import git_commit, package_version
 
-    libs = {}
+    libs: dict[str, str | None] = {}
     for lib in ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib", "distributed"):
         try:
             libs[lib] = version(lib)

@@ -99,7 +99,7 @@ def run_one(base: Any, spec: RunSpec, every: int | None, events: bool) -> dict[s
         result = simulate(scenario, spec.replication, spec.seed)
         runs, ts, ev = result.tables()
     except Exception as err:  # noqa: BLE001 - every model failure is recorded, not raised
-        row = {f.name: None for f in RUNS_SCHEMA}
+        row: dict[str, object] = {f.name: None for f in RUNS_SCHEMA}
         row.update(replication=spec.replication, seed=spec.seed)
         runs = pa.Table.from_pylist([row], schema=RUNS_SCHEMA)
         runs = runs.add_column(0, "error", pa.array([_error_text(err)], pa.string()))
