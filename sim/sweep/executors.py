@@ -97,6 +97,10 @@ def make_executor(
         raise UserError(f"--executor: unknown executor '{kind}' (choose process or dask)")
 
 
+WORKER_WAIT_S = 60.0
+"""How long a sweep waits for a remote Dask scheduler to have at least one worker."""
+
+
 @contextmanager
 def _dask(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor, ExecutorInfo]]:
     try:
@@ -112,6 +116,14 @@ def _dask(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as err:
             raise UserError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({err})") from None
+        try:  # a scheduler without workers would queue the tasks for ever
+            client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+        except TimeoutError:
+            client.close()
+            raise UserError(
+                f"--scheduler: the Dask scheduler at {scheduler} has no workers after {WORKER_WAIT_S:g} s; "
+                f"start some with `dask worker {scheduler}`"
+            ) from None
         threads = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())
         info = ExecutorInfo("dask", threads, {"scheduler": scheduler})
     else:

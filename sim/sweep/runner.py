@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 import signal
 import time
 from collections import deque
@@ -21,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from sim.errors import UserError
 from sim.store.atomic import write_parquet
+from sim.sweep import adaptive as ad
 from sim.sweep.executors import ExecutorInfo, make_executor, warm_up
 from sim.sweep.loader import SweepPlan, load_sweep
 from sim.sweep.provenance import environment, model_version
@@ -46,6 +49,7 @@ class Progress:
     failed: int = 0
     session_runs: int = 0
     started: float = field(default_factory=time.perf_counter)
+    label: str = "sweep"  # an adaptive sweep names its round: "round 3: 120 more runs at 14 points"
 
     @property
     def rate(self) -> float:
@@ -64,6 +68,7 @@ class SweepOutcome:
     wall_s: float
     cpu_s: float
     lost_reason: str | None = None
+    adaptive: dict[str, Any] | None = None  # the summary of an adaptive sweep that finished its rounds
 
     @property
     def complete(self) -> bool:
@@ -218,11 +223,18 @@ def run_sweep(
     resume: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
     plan: SweepPlan | None = None,
+    adaptive: ad.AdaptiveOptions | None = None,
 ) -> SweepOutcome:
-    """Run (or resume) a sweep into its store; returns what was done. Model failures are rows, not errors."""
+    """Run (or resume) a sweep into its store; returns what was done. Model failures are rows, not errors.
+
+    With adaptive replication (``adaptive`` options, or an ``adaptive:`` block in the sweep file)
+    the file's replications are the first round and later rounds go where intervals are wide.
+    """
     warm_up(executor)
     plan = plan or load_sweep(file)
     out_dir = Path(out) if out is not None else default_out(plan)
+    stored = _stored_adaptive(out_dir) if resume and out_dir.exists() else None
+    settings = ad.resolve_settings(plan.spec, adaptive or ad.AdaptiveOptions(), stored)
     runs = plan.runs(model_version())
     total = len(runs)
     size = runs_per_task(plan, total)
@@ -231,17 +243,108 @@ def run_sweep(
         done = store.done_keys()
         todo = [r for r in runs if r.run_key not in done]
         prior = store.summary_counts() if done else {"runs": 0, "errors": 0}
-        progress = Progress(total=total, done=total - len(todo), failed=prior["errors"])
+        label = f"round 1: {total:,} runs at {len(plan.design.points):,} points" if settings else "sweep"
+        progress = Progress(total=total, done=total - len(todo), failed=prior["errors"], label=label)
         session = _Session(store, progress, on_progress, total, executor, workers)
         try:
             with _sigterm_as_interrupt():
-                _execute(make_tasks(plan, todo, size), session, executor, workers, scheduler)
+                if settings is None:
+                    _execute(make_tasks(plan, todo, size), session, executor, workers, scheduler)
+                else:
+                    session.open_ended = True
+                    summary = _adaptive_rounds(plan, store, session, settings, executor, workers, scheduler)
+                    session.open_ended = summary is None
+                    session.adaptive = summary
             session.status = "complete" if not session.lost else "incomplete"
         finally:
             outcome = session.finish()
         return outcome
+    except UserError:
+        # e.g. an unreachable scheduler: a store this call created and never wrote a run to is not left behind
+        if not resume and not store.done_keys():
+            store.unlock()
+            shutil.rmtree(store.root, ignore_errors=True)
+        raise
     finally:
         store.unlock()
+
+
+def _stored_adaptive(out: Path) -> dict[str, Any] | None:
+    """The adaptive settings a store was started with, if it was started adaptively."""
+    block = SweepStore.open(out).manifest().get("adaptive")
+    settings = block.get("settings") if isinstance(block, dict) else None
+    return settings if isinstance(settings, dict) else None
+
+
+def _adaptive_rounds(
+    plan: SweepPlan,
+    store: SweepStore,
+    session: _Session,
+    settings: ad.AdaptiveSettings,
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+) -> dict[str, Any] | None:
+    """Run rounds until no point needs more runs; the summary, or None when runs were lost on the way.
+
+    Each round's runs are decided from the stored rows of the rounds before it, so a resumed sweep
+    replays the same decisions and finds the rounds it already ran on disk.
+    """
+    version = model_version()
+    points = plan.point_overrides()
+    start = np.zeros(len(points), dtype=np.int64)
+    scheduled = np.full(len(points), plan.replications, dtype=np.int64)
+    rounds: list[dict[str, Any]] = []
+    while True:
+        runs = ad.round_runs(points, plan.base_hash, plan.seed, version, start, scheduled)
+        active = int((scheduled > start).sum())
+        more = "" if not rounds else "more "
+        label = f"round {len(rounds) + 1}: {len(runs):,} {more}runs at {active:,} points"
+        done = store.done_keys()
+        todo = [r for r in runs if r.run_key not in done]
+        session.total = int(scheduled.sum())
+        session.begin_round(label, len(runs), len(runs) - len(todo))
+        rounds.append({"round": len(rounds) + 1, "runs": len(runs), "points": active})
+        _record_adaptive(store, settings, rounds, "running")
+        if todo:
+            tasks = make_tasks(plan, todo, runs_per_task(plan, len(runs)))
+            _execute(tasks, session, executor, workers, scheduler)
+        if session.lost:
+            return None
+        table = store.read_table("runs").to_pandas()
+        successes, trials = ad.point_counts(table, scheduled, settings.outcome)
+        extra, decision = ad.next_round(successes, trials, scheduled, settings)
+        rounds[-1].update(
+            widest_ci=round(float(decision["width"].max()), 6), open_points=int((extra > 0).sum())
+        )
+        if not extra.any():
+            break
+        start, scheduled = scheduled, scheduled + extra
+    summary = ad.summary(decision, rounds, settings, int(scheduled.sum()))
+    _record_adaptive(store, settings, rounds, "complete", summary, int(scheduled.max()), plan)
+    return summary
+
+
+def _record_adaptive(
+    store: SweepStore,
+    settings: ad.AdaptiveSettings,
+    rounds: list[dict[str, Any]],
+    status: str,
+    summary: dict[str, Any] | None = None,
+    max_reps: int | None = None,
+    plan: SweepPlan | None = None,
+) -> None:
+    """The adaptive state in the manifest: settings, the rounds so far and, at the end, the summary."""
+    m = store.manifest()
+    m["adaptive"] = {"settings": settings.as_dict(), "status": status, "rounds": rounds}
+    if summary is not None:
+        m["adaptive"]["summary"] = summary
+        m["total_runs"] = summary["total_runs"]
+    if max_reps is not None and plan is not None:
+        from sim.runner import replication_seed
+
+        m["replication_seeds"] = [replication_seed(plan.seed, r) for r in range(max_reps)]
+    store.write_manifest(m)
 
 
 class _Session:
@@ -260,6 +363,8 @@ class _Session:
         self.timings: list[dict[str, Any]] = []
         self.lost: list[Task] = []
         self.status = "interrupted"  # until told otherwise
+        self.open_ended = False  # an adaptive sweep is not complete until its last round is decided
+        self.adaptive: dict[str, Any] | None = None
         self.record: dict[str, Any] = {"started": _now(), "executor": executor, "workers": workers}
         m = store.manifest()
         m.setdefault("sessions", []).append({**self.record, "status": "running"})
@@ -272,6 +377,11 @@ class _Session:
     def report(self) -> None:
         if self.on_progress:
             self.on_progress(self.progress)
+
+    def begin_round(self, label: str, total: int, done: int) -> None:
+        """Progress counts the runs of one adaptive round at a time."""
+        self.progress.label, self.progress.total, self.progress.done = label, total, done
+        self.report()
 
     def landed(self, task: Task, result: TaskResult) -> None:
         self.store.write_task(task.task_id, result.tables)
@@ -316,7 +426,7 @@ class _Session:
         )
         m = self.store.manifest()
         m["sessions"][self.index] = self.record
-        complete = counts["runs"] == self.total
+        complete = counts["runs"] == self.total and not self.open_ended
         m["status"] = (
             "complete" if complete else ("interrupted" if self.status == "interrupted" else "incomplete")
         )
@@ -334,6 +444,7 @@ class _Session:
             wall_s=wall,
             cpu_s=cpu,
             lost_reason=(self.record.get("lost_reasons") or [None])[0],
+            adaptive=self.adaptive,
         )
 
 

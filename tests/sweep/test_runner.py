@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -225,3 +227,79 @@ def test_a_worker_killed_mid_sweep_costs_nothing_but_a_retry(tmp_path: Path) -> 
     assert len(keys) == len(set(keys)) == 20
     session = json.loads((out / "manifest.json").read_text())["sessions"][0]
     assert session["pool_restarts"] == 1 and session["status"] == "complete"
+
+
+def _dask_cli(*args: str, cwd: Path) -> subprocess.Popen:
+    """``dask scheduler`` or ``dask worker`` from this venv, on loopback, with no dashboard."""
+    dask = Path(sys.executable).with_name("dask")
+    return subprocess.Popen(
+        [str(dask), *args, "--host", "127.0.0.1", "--no-dashboard"],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def test_a_sweep_on_a_running_dask_cluster_stores_the_same_bytes(two_factor: Path, tmp_path: Path) -> None:
+    """--scheduler tcp://...: a cluster started apart from the sweep, as on a real machine room."""
+    address_file = tmp_path / "scheduler.json"
+    scheduler = _dask_cli("scheduler", "--port", "0", "--scheduler-file", str(address_file), cwd=tmp_path)
+    workers = None
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(address_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        workers = _dask_cli(
+            "worker",
+            "--scheduler-file",
+            str(address_file),
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            cwd=tmp_path,
+        )
+        outcome = run_sweep(two_factor, out=tmp_path / "cluster", executor="dask", scheduler=address)
+        assert outcome.complete and outcome.done == 12 and outcome.errors == 0
+        run_sweep(two_factor, out=tmp_path / "local", workers=1)
+        assert part_bytes(tmp_path / "cluster") == part_bytes(tmp_path / "local")
+        m = json.loads((tmp_path / "cluster" / "manifest.json").read_text())
+        assert m["sessions"][0]["executor_detail"]["scheduler"] == address
+    finally:
+        for proc in (workers, scheduler):
+            if proc is not None:
+                os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
+                proc.wait(30)
+
+
+def test_a_scheduler_that_cannot_be_reached_is_one_line(two_factor: Path, tmp_path: Path) -> None:
+    proc = cli("sweep", str(two_factor), "--out", str(tmp_path / "s"), "--executor", "dask",
+               "--scheduler", "tcp://127.0.0.1:9", "--quiet")  # fmt: skip
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert stderr.strip().count("\n") == 0 and "cannot reach the Dask scheduler" in stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_scheduler_without_workers_is_a_clear_error_not_a_hang(
+    two_factor: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sim.sweep.executors as executors
+
+    monkeypatch.setattr(executors, "WORKER_WAIT_S", 2.0)
+    address_file = tmp_path / "scheduler.json"
+    scheduler = _dask_cli("scheduler", "--port", "0", "--scheduler-file", str(address_file), cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(address_file.read_text())["address"]
+        with pytest.raises(UserError, match="has no workers after 2 s"):
+            run_sweep(two_factor, out=tmp_path / "s", executor="dask", scheduler=address)
+        assert not (tmp_path / "s").exists()
+    finally:
+        os.killpg(os.getpgid(scheduler.pid), signal.SIGTERM)
+        scheduler.wait(30)
