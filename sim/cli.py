@@ -49,11 +49,29 @@ def main() -> None:
     except typer.Exit as ex:
         sys.exit(ex.exit_code)
     except Exception as err:  # click usage errors and the like
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
+        usage, abort = _click_errors()
+        if type(err).__name__ == "NoArgsIsHelpError":
+            err.show()  # type: ignore[attr-defined]
             sys.exit(2)
-        if isinstance(err, click.exceptions.Abort):
+        if isinstance(err, usage):  # a bad option or value: one line, like every other bad input
+            print(f"error: {' '.join(err.format_message().split())}", file=sys.stderr)  # type: ignore[attr-defined]
+            sys.exit(2)
+        if isinstance(err, abort):
             sys.exit(1)
         raise
+
+
+def _click_errors() -> tuple[tuple[type[Exception], ...], tuple[type[BaseException], ...]]:
+    """Click's usage-error and abort classes, and the copies of them that typer >= 0.25 vendors and raises."""
+    import click
+
+    usage: list[type[Exception]] = [click.exceptions.ClickException]
+    abort: list[type[BaseException]] = [click.exceptions.Abort]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:  # an older typer raises click's own
+        pass
+    else:
+        usage.append(vendored.ClickException)
+        abort.append(typer.Abort)
+    return tuple(usage), tuple(abort)

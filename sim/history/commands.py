@@ -279,9 +279,17 @@ def compare(
     ] = None,
     workers: WorkersOpt = 0,
     report: Annotated[
-        bool, typer.Option("--report/--no-report", help="write each scenario's report.html")
+        bool,
+        typer.Option("--report/--no-report", help="write DIR/report.html and each scenario's report.html"),
     ] = True,
     set_: SetOpt = None,
+    dashboard: Annotated[
+        bool,
+        typer.Option("--dashboard", help="then serve the dashboard over the comparison (Ctrl-C stops it)"),
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="dashboard port, with --dashboard")
+    ] = 8050,
 ) -> None:
     """Run BASE and each VARIANT on common random numbers; write comparison.parquet and each result folder."""
     from sim.history.compare import compare as run_compare
@@ -312,6 +320,12 @@ def compare(
         )
     show_comparison(result)
     console.print(f"[green]wrote[/green] {result.folder / 'comparison.parquet'}")
+    if (result.folder / "report.html").is_file():
+        console.print(f"report: {result.folder / 'report.html'}")
+    if dashboard:
+        from sim.views.dashboard import serve
+
+        serve([result.folder], port=port, host="127.0.0.1")
 
 
 def show_comparison(result) -> None:

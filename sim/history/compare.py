@@ -10,6 +10,7 @@ Output folder::
 
     DIR/comparison.parquet   one row per variant and outcome (columns described in the file itself)
     DIR/comparison.json      the same rows with the run settings, for readers without Parquet
+    DIR/report.html          the comparison report: forest plot, numbers, level fans, links (unless report=False)
     DIR/<scenario>/          each scenario's result folder, as ``kosovo-sim run`` writes it
 """
 
@@ -138,7 +139,10 @@ def compare(
     report: bool = True,
     progress: Callable[[str, int], None] | None = None,
 ) -> Comparison:
-    """Run the base and each variant on the same seeds, write their folders and comparison.parquet."""
+    """Run the base and each variant on the same seeds, write their folders and comparison.parquet.
+
+    With ``report``, every scenario's folder gets its report.html and DIR gets the comparison's.
+    """
     from sim.history.validate import load_with_overrides, model_fingerprint
     from sim.runner import git_commit, run_scenario
 
@@ -202,6 +206,11 @@ def compare(
         write_parquet(arrow, stage / "comparison.parquet")
         rows = [{k: _plain(v) for k, v in r.items()} for r in table.to_dict(orient="records")]
         write_json({"meta": meta, "rows": rows}, stage / "comparison.json")
+        if report:  # inside the staged folder, so the published folder has it from the start
+            from sim.views.data import load_result
+            from sim.views.report import write_comparison_report
+
+            write_comparison_report(load_result(stage), stage / "report.html", name=final.name)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

@@ -26,10 +26,43 @@ def sweep(
         bool, typer.Option("--resume", help="continue the store at --out: run only what is missing")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    adaptive: Annotated[
+        bool | None,
+        typer.Option(
+            "--adaptive/--no-adaptive",
+            help="add replications in rounds where an outcome probability is uncertain [on with an adaptive: block]",
+            show_default=False,
+        ),
+    ] = None,
+    target_ci: Annotated[
+        float | None,
+        typer.Option(
+            "--target-ci", help="full width of the 95% interval to reach [0.05]", show_default=False
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold", help="decision threshold an interval must not straddle", show_default=False
+        ),
+    ] = None,
+    outcome_name: Annotated[
+        str | None,
+        typer.Option("--outcome", help="the probability to steer by [p_l5plus]", show_default=False),
+    ] = None,
+    max_replications: Annotated[
+        int | None,
+        typer.Option(
+            "--max-replications",
+            help="cap of runs per point [what p = 0.5 needs for the target]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run every point of a sweep with its replications; failed runs are stored as rows, never fatal."""
     from rich.console import Console
 
+    from sim.sweep.adaptive import AdaptiveOptions, summary_line
     from sim.sweep.runner import run_sweep
 
     if executor not in ("process", "dask"):
@@ -38,13 +71,18 @@ def sweep(
         raise UserError(f"--executor: unknown executor '{executor}' (choose process or dask)")
     console = Console(stderr=True)
     with _progress_bar(console, quiet) as report:
-        outcome = run_sweep(file, out, workers, executor, scheduler, resume, on_progress=report)
+        options = AdaptiveOptions(adaptive, target_ci, threshold, outcome_name, max_replications)
+        outcome = run_sweep(
+            file, out, workers, executor, scheduler, resume, on_progress=report, adaptive=options
+        )
     rate = outcome.ran / outcome.wall_s if outcome.wall_s > 0 else 0.0
     line = (
         f"{outcome.store}: {outcome.done}/{outcome.total} runs stored, {outcome.errors} failed; "
         f"ran {outcome.ran} in {outcome.wall_s:.1f} s ({rate:.2f} runs/s, {outcome.cpu_s:.0f} CPU s)"
     )
     print(line)
+    if outcome.adaptive:
+        print(summary_line(outcome.adaptive))
     if outcome.lost:
         print(
             f"error: {outcome.lost} runs were lost with their workers; rerun with --resume", file=sys.stderr
@@ -63,6 +101,7 @@ class _progress_bar:
         self.console, self.quiet = console, quiet
         self.bar: Any = None
         self.task: Any = None
+        self.label: str | None = None
 
     def __enter__(self) -> Any:
         return None if self.quiet else self.report
@@ -79,7 +118,7 @@ class _progress_bar:
             )
 
             self.bar = Progress(
-                TextColumn("[bold]sweep"),
+                TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("[red]{task.fields[failed]} failed"),
@@ -91,7 +130,9 @@ class _progress_bar:
                 transient=False,
             )
             self.bar.start()
-            self.task = self.bar.add_task("sweep", total=p.total, completed=p.done, failed=p.failed, rate=0.0)
+        if p.label != self.label:  # a new round of an adaptive sweep gets a bar of its own
+            self.label = p.label
+            self.task = self.bar.add_task(p.label, total=p.total, completed=p.done, failed=p.failed, rate=0.0)
         self.bar.update(self.task, completed=p.done, failed=p.failed, rate=p.rate)
 
     def __exit__(self, *exc: Any) -> None:

@@ -184,6 +184,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepPlan:
         raise _explain(err, tree, lines) from None
     names = factor_names(spec.factors)
     _check_names(spec, names, lines)
+    _check_adaptive(spec, lines)
 
     base_file = Path(os.path.normpath(file.parent / spec.base))
     if not base_file.is_file():
@@ -249,6 +250,23 @@ def _check_names(spec: SweepSpec, names: dict[str, str], lines: _Lines) -> None:
         for path, f in spec.factors.items():
             if f.range is not None and f.n is None and spec.design.n is None:
                 raise lines.error(("factors", path, "range"), "full_factorial needs n: levels over a range")
+
+
+def _check_adaptive(spec: SweepSpec, lines: _Lines) -> None:
+    """The adaptive block's outcome must be a probability and its cap must allow the first round."""
+    block = spec.adaptive
+    if block is None:
+        return
+    from sim.sweep.adaptive import outcome_problem
+
+    problem = outcome_problem(block.outcome)
+    if problem:
+        raise lines.error(("adaptive", "outcome"), problem)
+    if block.max_replications is not None and block.max_replications < spec.replications:
+        raise lines.error(
+            ("adaptive", "max_replications"),
+            f"{block.max_replications} is below replications ({spec.replications}), the first round",
+        )
 
 
 def _describe(base: BaseModel, path: str, lines: _Lines, at: tuple[Any, ...]) -> ParamInfo:

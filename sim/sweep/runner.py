@@ -243,7 +243,7 @@ def run_sweep(
         done = store.done_keys()
         todo = [r for r in runs if r.run_key not in done]
         prior = store.summary_counts() if done else {"runs": 0, "errors": 0}
-        label = f"round 1: {total:,} runs at {len(plan.design.points):,} points" if settings else "sweep"
+        label = ad.round_label(1, total, len(plan.design.points)) if settings else "sweep"
         progress = Progress(total=total, done=total - len(todo), failed=prior["errors"], label=label)
         session = _Session(store, progress, on_progress, total, executor, workers)
         try:
@@ -298,8 +298,7 @@ def _adaptive_rounds(
     while True:
         runs = ad.round_runs(points, plan.base_hash, plan.seed, version, start, scheduled)
         active = int((scheduled > start).sum())
-        more = "" if not rounds else "more "
-        label = f"round {len(rounds) + 1}: {len(runs):,} {more}runs at {active:,} points"
+        label = ad.round_label(len(rounds) + 1, len(runs), active)
         done = store.done_keys()
         todo = [r for r in runs if r.run_key not in done]
         session.total = int(scheduled.sum())

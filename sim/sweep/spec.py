@@ -149,6 +149,21 @@ class Outputs(Strict):
         return self.timeseries.every
 
 
+class Adaptive(Strict):
+    """Adaptive replication (``kosovo-sim sweep --adaptive``): more runs only where a probability is uncertain.
+
+    ``replications`` stays the first round; later rounds add runs at the points whose 95% interval
+    for ``outcome`` is wider than ``target_ci`` or contains ``threshold``, up to ``max_replications``.
+    """
+
+    outcome: str = Field("p_l5plus", min_length=1, description="a probability: p_l5plus, peak_level>=K...")
+    target_ci: float = Field(0.05, gt=0, lt=1, description="full width of the 95% interval to reach")
+    threshold: float | None = Field(None, gt=0, lt=1, description="decision threshold to resolve, if any")
+    max_replications: int | None = Field(
+        None, ge=1, le=1_000_000, description="cap of runs per point [what p = 0.5 needs for target_ci]"
+    )
+
+
 class SweepSpec(Strict):
     name: Name | None = Field(None, description="defaults to the file's stem")
     title: str = Field("", max_length=200)
@@ -163,6 +178,7 @@ class SweepSpec(Strict):
     )
     outputs: Outputs = Outputs()
     runs_per_task: int | None = Field(None, ge=1, le=100_000, description="runs one worker task carries")
+    adaptive: Adaptive | None = Field(None, description="adaptive replication; the CLI's options override it")
 
 
 def factor_names(factors: dict[str, Factor]) -> dict[str, str]:

@@ -12,7 +12,9 @@ from sim.errors import UserError
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
-        result_dir: Path = typer.Argument(..., help="result folder written by `kosovo-sim run`"),
+        result_dir: Path = typer.Argument(
+            ..., help="folder written by `kosovo-sim run` or `compare`, or a sweep"
+        ),
         out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: DIR/report.html)"),
         png: Path | None = typer.Option(
             None, "--png", help="also write every figure as PNG and SVG into this folder"

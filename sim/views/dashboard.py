@@ -29,10 +29,15 @@ from sim.results import EVENTS_SCHEMA, LEVEL_NAMES, RUNS_SCHEMA, TIMESERIES_SCHE
 from sim.views import figures as F
 from sim.views import sweep_figures as S
 from sim.views.data import (
+    ResultData,
     check_result_dir,
+    comparison_folders,
     empty_frame,
+    is_comparison_folder,
     is_sweep_store,
+    load_comparison,
     places_of,
+    read_comparison_table,
     read_summary,
     run_id_column,
     scenario_info,
@@ -89,15 +94,22 @@ def make_sources(dirs: list[str | Path]) -> list[Source]:
         raise UserError("dashboard: give at least one result folder")
     sources: list[Source] = []
     seen: set[str] = set()
-    for d in dirs:
-        p = check_result_dir(d)
-        name = str(scenario_info(read_summary(p)).get("name") or p.name)
-        label = name if name not in seen else f"{name} ({p.name})"
+
+    def add(name: str, p: Path, where: str) -> None:
+        label = name if name not in seen else f"{name} ({where})"
         i = 2
         while label in seen:
-            label, i = f"{name} ({p.name} {i})", i + 1
+            label, i = f"{name} ({where} {i})", i + 1
         seen.add(label)
         sources.append(Source(label, p.resolve(), sweep=is_sweep_store(p)))
+
+    for d in dirs:
+        p = check_result_dir(d)
+        if is_comparison_folder(p):  # a comparison opens as its scenarios, labelled as in comparison.parquet
+            for f in comparison_folders(p, read_comparison_table(p)[0]):
+                add(f.name, f.path, f"{p.name}/{f.folder}")
+            continue
+        add(str(scenario_info(read_summary(p)).get("name") or p.name), p, p.name)
     return sources
 
 
@@ -285,7 +297,10 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
     """The Dash app over the given result folders."""
     from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
+    from sim.views import dashboard_analysis  # it imports this module: not at the top
+
     store = Store(make_sources(dirs))
+    comparisons = [load_comparison(Path(d)) for d in dirs if is_comparison_folder(Path(d))]
     labels = list(store.sources)
     factors = store.factors()
     max_rep = store.max_replication()
@@ -375,6 +390,7 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
                             *factor_controls,
                         ],
                     ),
+                    *(_comparison_card(c, i) for i, c in enumerate(comparisons)),
                     html.Div(id="headline", style=CARD),
                     html.Div(
                         style=CARD,
@@ -388,7 +404,7 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
                                             dcc.Dropdown(
                                                 id="outcome",
                                                 options=outcome_options,
-                                                value="tension",
+                                                value="level" if comparisons else "tension",
                                                 clearable=False,
                                             ),
                                         ],
@@ -496,6 +512,7 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
                             _graph("parcoords"),
                         ],
                     ),
+                    *dashboard_analysis.cards(store),
                     dcc.Store(id="version", data=store.signature()),
                     dcc.Interval(id="tick", interval=refresh_ms, n_intervals=0),
                 ],
@@ -623,6 +640,7 @@ def create_app(dirs: list[str | Path], refresh_ms: int = REFRESH_MS) -> Any:
             S.parallel_coordinates(runs, present),
         )
 
+    dashboard_analysis.register(app, store)
     return app
 
 
@@ -637,6 +655,48 @@ def _with_factor(ts: pd.DataFrame, runs: pd.DataFrame, factor: str) -> pd.DataFr
     by_run = dict(zip(keys, bins, strict=True))
     ts_keys = ts["source"].astype(str) + "|" + ts[run_id_column(ts)].astype(str)
     return ts.assign(**{factor: ts_keys.map(by_run)}).dropna(subset=[factor])
+
+
+def _comparison_card(data: ResultData, index: int) -> Any:
+    """A comparison folder's paired differences (forest plot and grid) and level fans. They come from
+    the published comparison.parquet, which does not change, so they are drawn once, not on refresh."""
+    from dash import dcc, html
+
+    from sim.views import comparison_figures as C
+
+    table = data.extra["comparison"]
+    meta: dict[str, Any] = data.summary.get("comparison") or {}
+    scenarios: list[dict[str, Any]] = data.summary.get("scenarios") or []
+    heads, rows = C.difference_grid(table)
+    cell = {
+        "borderBottom": "1px solid #e5e5e5",
+        "padding": "4px 10px",
+        "textAlign": "left",
+        "fontSize": "0.9rem",
+    }
+    grid = html.Table(
+        [html.Thead(html.Tr([html.Th(h, style=cell) for h in heads])),
+         html.Tbody([html.Tr([html.Td(html.B(t) if bold else t, style=cell) for t, bold in row]) for row in rows])],
+        className="comparison-grid", style={"borderCollapse": "collapse", "width": "100%"},
+    )  # fmt: skip
+    intro = (
+        f"{data.path.name}: {len(scenarios) - 1} variant(s) against the base {scenarios[0]['name'] if scenarios else '?'}, "
+        f"{meta.get('replications', '?')} replications each on common random numbers (base seed "
+        f"{meta.get('base_seed', '?')}). Differences are variant minus base; bold and filled diamonds: the 95% "
+        "interval excludes 0. The figures below compare the scenarios run by run; the filters apply there."
+    )
+    config: Any = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
+    return html.Div(
+        id=f"comparison-card-{index}", className="comparison-card", style=CARD,
+        children=[
+            html.H2("Paired differences", style={"fontSize": "1.2rem", "margin": "4px 0", "color": "#14365d"}),
+            html.P(intro, style={"fontSize": "0.9rem"}),
+            dcc.Graph(id=f"comparison-forest-{index}", figure=C.forest_plot(table), config=config),
+            grid,
+            dcc.Graph(id=f"comparison-fans-{index}", config=config,
+                      figure=C.level_fans(data.timeseries, [s["name"] for s in scenarios], timeline=data.timeline)),
+        ],
+    )  # fmt: skip
 
 
 def _reps(value: list[int] | None) -> tuple[int, int] | None:

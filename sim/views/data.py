@@ -33,7 +33,7 @@ class ResultData:
     timeseries: pd.DataFrame
     events: pd.DataFrame
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
-    kind: str = "run"  # "run": a folder of `kosovo-sim run`; "sweep": a sweep store
+    kind: str = "run"  # "run": `kosovo-sim run`; "sweep": a sweep store; "comparison": `kosovo-sim compare`
 
     @property
     def scenario(self) -> dict[str, Any]:
@@ -65,6 +65,24 @@ def is_sweep_store(path: Path) -> bool:
     return (Path(path) / "manifest.json").is_file() and (Path(path) / "runs").is_dir()
 
 
+def is_comparison_folder(path: Path) -> bool:
+    """A folder of `kosovo-sim compare`: comparison.parquet at the top, the scenarios' folders below.
+
+    A run folder or sweep store may carry a comparison.parquet of its own; they keep their kind.
+    """
+    p = Path(path)
+    return (p / COMPARISON_FILE).is_file() and not (p / "runs.parquet").exists() and not is_sweep_store(p)
+
+
+def folder_kind(path: Path) -> str:
+    """'sweep', 'comparison' or 'run': what load_result will read the folder as."""
+    if is_sweep_store(path):
+        return "sweep"
+    if is_comparison_folder(path):
+        return "comparison"
+    return "run"
+
+
 def table_file(result_dir: Path, name: str) -> Path | None:
     """The Parquet file of one table in a result folder, or None when it is not there."""
     path = Path(result_dir) / f"{name}.parquet"
@@ -78,12 +96,13 @@ def check_result_dir(path: str | Path) -> Path:
         raise UserError(f"{p}: no such folder")
     if not p.is_dir():
         raise UserError(f"{p}: not a folder; give the result folder written by `kosovo-sim run`")
-    if is_sweep_store(p):
+    if folder_kind(p) != "run":
         return p
     missing = [f"{n}.parquet" for n in REQUIRED if table_file(p, n) is None]
     if missing:
         raise UserError(
-            f"{p}: not a result folder (missing {', '.join(missing)}); give a folder written by `kosovo-sim run` or a sweep store"
+            f"{p}: not a result folder (missing {', '.join(missing)}); give a folder written by "
+            "`kosovo-sim run` or `kosovo-sim compare`, or a sweep store"
         )
     return p
 
@@ -104,8 +123,11 @@ def read_table(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
 def read_summary(result_dir: Path) -> dict[str, Any]:
     """summary.json as a dict; an absent file is an empty provenance, a broken one an error."""
     path = Path(result_dir) / "summary.json"
-    if is_sweep_store(Path(result_dir)):
+    kind = folder_kind(Path(result_dir))
+    if kind == "sweep":
         return sweep_summary(Path(result_dir))
+    if kind == "comparison":
+        return comparison_summary(Path(result_dir))
     if not path.is_file():
         return {}
     data = read_json(path)
@@ -119,10 +141,13 @@ def empty_frame(schema: pa.Schema) -> pd.DataFrame:
 
 
 def load_result(path: str | Path) -> ResultData:
-    """Read a result folder written by ``kosovo-sim run``, or a sweep store."""
+    """Read a result folder of ``kosovo-sim run`` or ``compare``, or a sweep store (by its kind)."""
     p = check_result_dir(path)
-    if is_sweep_store(p):
+    kind = folder_kind(p)
+    if kind == "sweep":
         return load_sweep(p)
+    if kind == "comparison":
+        return load_comparison(p)
     frames = {}
     for name, schema in TABLES.items():
         f = table_file(p, name)
@@ -222,6 +247,161 @@ def _analysis_tables(root: Path) -> dict[str, pd.DataFrame]:
                 out[name] = read_table(f)
                 break
     return out
+
+
+# --------------------------------------------------------------------------- comparison folders
+COMPARISON_FILE = "comparison.parquet"
+COMPARISON_META_KEY = b"kosovo_sim.comparison"  # the schema metadata sim.history.compare writes
+COMPARISON_REQUIRED = (
+    "variant_name", "base_name", "outcome", "label", "n_pairs", "base", "variant", "difference", "lo", "hi",
+    "excludes_zero", "method", "base_folder", "variant_folder",
+)  # fmt: skip
+TS_LIGHT = ("replication", "step", "date", "level", "tension")
+"""Time-series columns a comparison keeps per scenario: enough for the level fans, a fraction of the file."""
+
+
+@dataclass(frozen=True)
+class ScenarioFolder:
+    """One scenario of a comparison: its name in comparison.parquet, its folder, base or variant."""
+
+    name: str
+    folder: str
+    path: Path
+    role: str
+
+
+def read_comparison_table(root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """comparison.parquet and the run settings kept in its metadata, checked for the columns we need."""
+    path = Path(root) / COMPARISON_FILE
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as err:
+        raise UserError(f"{path}: cannot read as Parquet ({' '.join(str(err).split())[:200]})") from None
+    missing = [c for c in COMPARISON_REQUIRED if c not in table.column_names]
+    if missing:
+        raise UserError(
+            f"{path}: missing column {missing[0]} (expected the columns `kosovo-sim compare` writes)"
+        )
+    if table.num_rows == 0:
+        raise UserError(f"{path}: no rows (a comparison needs at least one variant)")
+    meta: dict[str, Any] = {}
+    raw = (table.schema.metadata or {}).get(COMPARISON_META_KEY)
+    if raw:
+        try:
+            meta = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise UserError(
+                f"{path}: metadata {COMPARISON_META_KEY.decode()} is not valid JSON ({err})"
+            ) from None
+        if not isinstance(meta, dict):
+            raise UserError(f"{path}: metadata {COMPARISON_META_KEY.decode()} is not a JSON object")
+    df = table.to_pandas(date_as_object=False)
+    if df["base_folder"].nunique() != 1:
+        raise UserError(f"{path}: column base_folder names more than one folder; a comparison has one base")
+    return df, meta
+
+
+def comparison_folders(root: Path, table: pd.DataFrame) -> list[ScenarioFolder]:
+    """The base's folder, then each variant's in table order; each must be a run folder inside root."""
+    where = Path(root) / COMPARISON_FILE
+    first = table.iloc[0]
+    entries = [(str(first["base_name"]), str(first["base_folder"]), "base", "base_folder")]
+    for name, folder in dict.fromkeys(zip(table["variant_name"], table["variant_folder"], strict=True)):
+        entries.append((str(name), str(folder), "variant", "variant_folder"))
+    inside = Path(root).resolve()
+    out = []
+    for name, folder, role, column in entries:
+        path = Path(root) / folder
+        resolved = path.resolve()
+        if not folder or resolved == inside or not resolved.is_relative_to(inside):
+            raise UserError(f"{where}: {column} {folder!r} is not a folder inside {root}")
+        missing = [f"{n}.parquet" for n in REQUIRED if table_file(path, n) is None]
+        if missing:
+            raise UserError(f"{where}: scenario folder {folder} ({column}) lacks {', '.join(missing)}")
+        out.append(ScenarioFolder(name, folder, path, role))
+    return out
+
+
+def read_columns(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Some columns of a Parquet file, with a one-line error when the file or a column is wrong."""
+    try:
+        names = pq.read_schema(path).names
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise UserError(f"{path}: missing column {missing[0]} (expected the columns of sim/results.py)")
+        table = pq.read_table(path, columns=list(columns))
+    except (OSError, pa.ArrowException) as err:
+        raise UserError(f"{path}: cannot read as Parquet ({' '.join(str(err).split())[:200]})") from None
+    return table.to_pandas(date_as_object=False)
+
+
+def _comparison_summary(
+    root: Path, table: pd.DataFrame, meta: dict[str, Any], folders: list[ScenarioFolder]
+) -> dict[str, Any]:
+    titles = dict(
+        zip(
+            table["variant_name"].astype(str),
+            table.get("variant_title", table["variant_name"]).astype(str),
+            strict=True,
+        )
+    )
+    files: dict[str, Any] = meta["files"] if isinstance(meta.get("files"), dict) else {}
+    scenarios = []
+    base_summary: dict[str, Any] = {}
+    for f in folders:
+        summary = read_summary(f.path)
+        base_summary = base_summary or summary
+        info = scenario_info(summary)
+        scenarios.append(
+            {
+                "name": f.name,
+                "folder": f.folder,
+                "role": f.role,
+                "title": str(info.get("title") or titles.get(f.name) or f.name),
+                "file": str(files.get(f.name) or info.get("file") or ""),
+                "report": (f.path / "report.html").is_file(),
+            }
+        )
+    n = len(scenarios) - 1
+    return {
+        "scenario": {
+            "name": Path(root).name,
+            "title": f"{scenarios[0]['title']} compared with {n} variant{'s' if n != 1 else ''}",
+            "description": str(meta.get("description") or ""),
+        },
+        "comparison": meta,
+        "scenarios": scenarios,
+        "places": base_summary.get("places") or [],
+        "timeline": base_summary.get("timeline") or [],
+    }
+
+
+def comparison_summary(root: Path) -> dict[str, Any]:
+    """A comparison folder shaped like a run's summary.json, plus its run settings and scenarios."""
+    table, meta = read_comparison_table(root)
+    return _comparison_summary(root, table, meta, comparison_folders(root, table))
+
+
+def load_comparison(root: Path) -> ResultData:
+    """A comparison folder: the comparison table, and every scenario's runs and a light time series.
+
+    Runs and time series carry a ``scenario`` column holding the scenario's name in comparison.parquet.
+    """
+    table, meta = read_comparison_table(root)
+    folders = comparison_folders(root, table)
+    runs, ts = [], []
+    for f in folders:
+        runs.append(read_table(f.path / "runs.parquet", RUNS_SCHEMA).assign(scenario=f.name))
+        ts.append(read_columns(f.path / "timeseries.parquet", TS_LIGHT).assign(scenario=f.name))
+    return ResultData(
+        path=root,
+        summary=_comparison_summary(root, table, meta, folders),
+        runs=pd.concat(runs, ignore_index=True),
+        timeseries=pd.concat(ts, ignore_index=True),
+        events=empty_frame(EVENTS_SCHEMA),
+        extra={"comparison": table},
+        kind="comparison",
+    )
 
 
 # --------------------------------------------------------------------------- summary.json helpers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,7 @@ def test_compare_runs_every_scenario_on_the_same_seeds(tmp_path):
         json.loads((folder / "comparison.json").read_text())["rows"][0]["variant_name"] == "baseline_2023-2"
     )
     assert not list(tmp_path.glob(".*partial"))
+    assert not (folder / "report.html").exists()  # report=False: no comparison report either
     md = markdown(df).splitlines()
     assert len(md) == 2 + 1 + 2 and md[2].startswith("| baseline_2023 (base value) |")
 
@@ -92,3 +94,21 @@ def test_compare_refuses_an_existing_folder_and_writes_nothing(tmp_path):
     with pytest.raises(UserError, match="already exists"):
         compare(builtin_baseline(), [FAST_RESERVE], replications=2, out=tmp_path / "cmp", report=False)
     assert [p.name for p in tmp_path.iterdir()] == ["cmp"]
+
+
+def test_compare_publishes_its_report_with_the_folder(tmp_path):
+    """With report=True the published folder holds DIR/report.html, linking each scenario's report."""
+    result = compare(
+        builtin_baseline(),
+        [FAST_RESERVE],
+        replications=2,
+        out=tmp_path / "cmp",
+        workers=1,
+        overrides={"calendar.resident_scale": 0.02},
+    )
+    page = (result.folder / "report.html").read_text(encoding="utf-8")
+    links = re.findall(r'<a class="scenario-report" href="([^"]+)"', page)
+    assert links == ["baseline_2023/report.html", "fast_reserve/report.html"]
+    assert all((result.folder / link).is_file() for link in links)
+    assert 'id="fig-comparison_forest"' in page and "fast_reserve" in page
+    assert [p.name for p in tmp_path.iterdir()] == ["cmp"]  # no staging folder left behind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +182,41 @@ def test_per_site_activation_equals_the_resident_layers_rule(small_baseline):
     model._activate(deterrent)
     assert np.array_equal(model.residents.active, reference.active)
     assert not np.array_equal(expected, model.residents.active)
+
+
+def test_the_reserve_stands_at_its_post_and_thickens_the_cordon_there(small_baseline):
+    """The May reserve is posted to Zubin Potok (AA2023a), not held at a camp: from its arrival the
+    KFOR there outnumbers what the counterfactual without a reserve has, and the protest there ends
+    no later than without it (the battalion's weight in Epstein's C tips the crowd over the cliff)."""
+    from sim.scenario.loader import load_scenario
+
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "counterfactuals" / "no_reserve_force.yaml"
+    no_reserve = apply_overrides(load_scenario(path), {"calendar.resident_scale": 0.1})
+    for seed in SEEDS[:2]:
+        kfor, protest_days = {}, {}
+        for name, scen in (("reserve", small_baseline), ("none", no_reserve)):
+            model = EscalationModel(scen, seed=seed)
+            zp = model.geo.index("zubin_potok")
+            k, days = [], 0
+            while model.steps == 0 or model.date_of(model.day) < dt.date(2023, 6, 30):
+                model.step()
+                if model.date_of(model.day) >= dt.date(2023, 6, 6):
+                    k.append(model.strength_by_place(model.kfor_units(north=True))[zp])
+                    days += int(model.crowd_prev[zp] >= scen.mechanisms.crowds.protest_min)
+            if name == "reserve":
+                orf = [u for u in model.kfor_units() if u.unit_id == "kfor_tr_orf"]
+                assert orf and orf[0].place == zp and orf[0].strength == scen.posture.kfor.reinforcement_size
+            kfor[name], protest_days[name] = np.asarray(k), days
+        assert (kfor["reserve"] - kfor["none"] >= 400).all()
+        assert protest_days["reserve"] <= protest_days["none"]
+
+
+def test_the_posture_reserve_size_is_the_size_of_the_may_reserve(small_baseline):
+    """The ORF event takes posture.kfor.reinforcement_size, so a sweep of that lever reaches it."""
+    for size in (0, 700):
+        r = simulate(apply_overrides(small_baseline, {"posture.kfor.reinforcement_size": size}), 0, SEEDS[0])
+        arrival = [e for e in r.events if e["kind"] == "reinforcement_arrival"][0]
+        assert arrival["date"] == dt.date(2023, 6, 6) and arrival["size"] == size
+        total, d = series(r, "kfor_total"), dates(r)
+        i = int(np.flatnonzero(d == dt.date(2023, 6, 6))[0])
+        assert total[i] - total[i - 1] == size

@@ -6,16 +6,12 @@ Screenshots go to tests/artifacts/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from views_synthetic import free_port, write_synthetic_result
+from views_synthetic import served_dashboard, write_synthetic_result
 
 from sim.views.report import write_report
 
@@ -189,28 +185,8 @@ def _listening_addresses(port: int) -> set[str]:
 def dashboard(make_result: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     a = make_result("a", reps=6, steps=90, name="alpha")
     b = make_result("b", reps=6, steps=90, name="beta", seed=5)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "dashboard", str(a), str(b), "--port", str(port), "--refresh", "1"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"dashboard exited: {proc.stderr.read()}")
-                time.sleep(0.2)
+    with served_dashboard(a, b, refresh=1) as (url, port):
         yield {"url": url, "port": port, "a": a, "b": b, "tmp": tmp_path}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_dashboard_serves_only_on_loopback(dashboard: dict[str, Any]):

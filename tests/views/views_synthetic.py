@@ -9,6 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +220,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def served_dashboard(*folders: Path, refresh: int = 2, tries: int = 200) -> Iterator[tuple[str, int]]:
+    """``kosovo-sim dashboard FOLDERS`` on a free loopback port; yields (url, port) once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "dashboard", *map(str, folders), "--port", str(port), "--refresh", str(refresh)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(tries):
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise AssertionError(
+                        f"dashboard exited: {proc.stderr.read() if proc.stderr else ''}"
+                    ) from None
+                time.sleep(0.2)
+        yield url, port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 TINY_SWEEP = """
