@@ -18,17 +18,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from sim.analysis.adaptive import fixed_design_runs, needs_more, trials_for_width
-from sim.analysis.outcomes import ok_runs, resolve
 from sim.errors import UserError
 from sim.sweep.spec import SweepSpec
 from sim.sweep.store import run_key
 from sim.sweep.tasks import RunSpec
+
+if (
+    TYPE_CHECKING
+):  # pandas and sim.analysis load only for an adaptive sweep: a plain sweep's runner stays small
+    import pandas as pd
 
 DEFAULT_TARGET = 0.05
 DEFAULT_OUTCOME = "p_l5plus"
@@ -71,6 +73,8 @@ OPTION_NAMES = {
 
 def outcome_problem(name: str) -> str | None:
     """Why ``name`` cannot steer adaptive replication (it must be a probability), or None."""
+    from sim.analysis.outcomes import resolve
+
     try:
         outcome = resolve(name)
     except UserError as err:
@@ -93,6 +97,8 @@ def check_outcome(name: str, where: str = "--outcome") -> str:
 
 def default_cap(target_ci: float) -> int:
     """Runs per point that make any proportion's interval (the widest is at p = 0.5) meet the target."""
+    from sim.analysis.adaptive import trials_for_width
+
     return trials_for_width(0.5, target_ci)
 
 
@@ -180,6 +186,8 @@ def round_runs(
 
 def point_counts(runs: pd.DataFrame, scheduled: np.ndarray, outcome: str) -> tuple[np.ndarray, np.ndarray]:
     """Successes and finished runs per point, over each point's first ``scheduled[i]`` replications only."""
+    from sim.analysis.outcomes import ok_runs, resolve
+
     n = len(scheduled)
     pid = runs["point_id"].to_numpy(dtype=np.int64)
     rep = runs["replication"].to_numpy(dtype=np.int64)
@@ -201,6 +209,8 @@ def next_round(
     A point gets more while its interval is too wide or straddles the threshold, and never past
     the cap; failed runs count towards the cap but not towards the interval.
     """
+    from sim.analysis.adaptive import needs_more
+
     table = needs_more(successes, trials, settings.target_ci, settings.threshold)
     room = np.maximum(settings.max_replications - scheduled, 0)
     extra = np.where(table["more"].to_numpy(), np.minimum(table["suggested"].to_numpy(), room), 0)
@@ -213,6 +223,8 @@ def summary(
     table: pd.DataFrame, rounds: list[dict[str, Any]], settings: AdaptiveSettings, stored_runs: int
 ) -> dict[str, Any]:
     """The figures of a finished adaptive sweep: rounds, runs, widest interval, the fixed design's cost."""
+    from sim.analysis.adaptive import fixed_design_runs
+
     fixed = fixed_design_runs(table["successes"].to_numpy(), table["trials"].to_numpy())
     first = rounds[0]["runs"] if rounds else 0
     still = table["more"].to_numpy()
