@@ -113,19 +113,17 @@ class _progress_bar:
                 MofNCompleteColumn,
                 Progress,
                 TextColumn,
-                TimeElapsedColumn,
                 TimeRemainingColumn,
             )
 
             self.bar = Progress(
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=12),
                 MofNCompleteColumn(),
                 TextColumn("[red]{task.fields[failed]} failed"),
-                TextColumn("{task.fields[rate]:.2f} runs/s"),
-                TimeElapsedColumn(),
-                TextColumn("left"),
+                TextColumn("{task.fields[rate]:.1f} runs/s"),
                 TimeRemainingColumn(),
+                TextColumn("left"),
                 console=self.console,
                 transient=False,
             )
