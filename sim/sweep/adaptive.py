@@ -16,7 +16,6 @@ exactly the runs an uninterrupted one would have; the manifest records them for 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +23,6 @@ import numpy as np
 
 from sim.errors import UserError
 from sim.sweep.spec import SweepSpec
-from sim.sweep.store import run_key
-from sim.sweep.tasks import RunSpec
 
 if (
     TYPE_CHECKING
@@ -162,28 +159,6 @@ def _check_options(options: AdaptiveOptions) -> None:
 
 
 # --------------------------------------------------------------------------- rounds
-def round_runs(
-    points: Sequence[dict[str, Any]],
-    base_hash: str,
-    base_seed: int,
-    model_version: str,
-    start: np.ndarray,
-    stop: np.ndarray,
-) -> list[RunSpec]:
-    """Replications ``start[i]..stop[i]-1`` of each point i, replication by replication across points."""
-    from sim.runner import replication_seed
-
-    out = []
-    for r in range(int(start.min()) if len(start) else 0, int(stop.max()) if len(stop) else 0):
-        seed = replication_seed(base_seed, r)
-        for pid in np.flatnonzero((start <= r) & (r < stop)).tolist():
-            overrides = points[pid]
-            out.append(
-                RunSpec(run_key(model_version, base_hash, overrides, r, seed), int(pid), r, seed, overrides)
-            )
-    return out
-
-
 def point_counts(runs: pd.DataFrame, scheduled: np.ndarray, outcome: str) -> tuple[np.ndarray, np.ndarray]:
     """Successes and finished runs per point, over each point's first ``scheduled[i]`` replications only."""
     from sim.analysis.outcomes import ok_runs, resolve

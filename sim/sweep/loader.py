@@ -63,11 +63,11 @@ class SweepPlan:
     def replications(self) -> int:
         return self.spec.replications
 
-    def replication_seeds(self) -> list[int]:
+    def replication_seeds(self, n: int | None = None) -> list[int]:
         """Common random numbers: replication r runs with the same seed at every point."""
         from sim.runner import replication_seed
 
-        return [replication_seed(self.seed, r) for r in range(self.replications)]
+        return [replication_seed(self.seed, r) for r in range(self.replications if n is None else n)]
 
     def point_overrides(self) -> list[dict[str, Any]]:
         """Each point's factor values by dotted path, as plain Python values."""
@@ -75,19 +75,28 @@ class SweepPlan:
         n = len(self.design.points)
         return [{self.paths[c]: _plain(cols[c][i]) for c in self.paths} for i in range(n)]
 
-    def runs(self, model_version: str) -> list[RunSpec]:
-        """Every run of the sweep, replication by replication across the whole design.
+    def runs(
+        self, model_version: str, start: np.ndarray | None = None, stop: np.ndarray | None = None
+    ) -> list[RunSpec]:
+        """Replications ``start[i]`` to ``stop[i] - 1`` of each point i (default: the file's
+        replications), replication by replication across the design.
 
         That order lets early results cover every point (with few replications) rather than a
         few points fully, so a live view of a running sweep is representative from the start.
+        A point's run r is the same run (key and seed) whatever range it is asked for in, which
+        is what lets adaptive rounds extend a sweep.
         """
-        seeds = self.replication_seeds()
         points = self.point_overrides()
+        n = len(points)
+        start = np.zeros(n, dtype=np.int64) if start is None else start
+        stop = np.full(n, self.replications, dtype=np.int64) if stop is None else stop
+        first, last = (int(start.min()), int(stop.max())) if n else (0, 0)
+        seeds = self.replication_seeds(last)
         out = []
-        for r, seed in enumerate(seeds):
-            for pid, overrides in enumerate(points):
-                key = run_key(model_version, self.base_hash, overrides, r, seed)
-                out.append(RunSpec(key, pid, r, seed, overrides))
+        for r in range(first, last):
+            for pid in np.flatnonzero((start <= r) & (r < stop)).tolist():
+                key = run_key(model_version, self.base_hash, points[pid], r, seeds[r])
+                out.append(RunSpec(key, pid, r, seeds[r], points[pid]))
         return out
 
 

@@ -291,15 +291,15 @@ def _adaptive_rounds(
     replays the same decisions and finds the rounds it already ran on disk.
     """
     version = model_version()
-    points = plan.point_overrides()
-    start = np.zeros(len(points), dtype=np.int64)
-    scheduled = np.full(len(points), plan.replications, dtype=np.int64)
+    n_points = len(plan.design.points)
+    start = np.zeros(n_points, dtype=np.int64)
+    scheduled = np.full(n_points, plan.replications, dtype=np.int64)
     rounds: list[dict[str, Any]] = []
+    done = store.done_keys()
     while True:
-        runs = ad.round_runs(points, plan.base_hash, plan.seed, version, start, scheduled)
+        runs = plan.runs(version, start, scheduled)
         active = int((scheduled > start).sum())
         label = ad.round_label(len(rounds) + 1, len(runs), active)
-        done = store.done_keys()
         todo = [r for r in runs if r.run_key not in done]
         session.total = int(scheduled.sum())
         session.begin_round(label, len(runs), len(runs) - len(todo))
@@ -311,6 +311,7 @@ def _adaptive_rounds(
         if session.lost:
             return None
         table = store.read_table("runs").to_pandas()
+        done = set(table["run_key"])  # the next round's "already stored", without reading the parts again
         successes, trials = ad.point_counts(table, scheduled, settings.outcome)
         extra, decision = ad.next_round(successes, trials, scheduled, settings)
         rounds[-1].update(
@@ -320,7 +321,9 @@ def _adaptive_rounds(
             break
         start, scheduled = scheduled, scheduled + extra
     summary = ad.summary(decision, rounds, settings, int(scheduled.sum()))
-    _record_adaptive(store, settings, rounds, "complete", summary, int(scheduled.max()), plan)
+    _record_adaptive(
+        store, settings, rounds, "complete", summary, plan.replication_seeds(int(scheduled.max()))
+    )
     return summary
 
 
@@ -330,8 +333,7 @@ def _record_adaptive(
     rounds: list[dict[str, Any]],
     status: str,
     summary: dict[str, Any] | None = None,
-    max_reps: int | None = None,
-    plan: SweepPlan | None = None,
+    seeds: list[int] | None = None,
 ) -> None:
     """The adaptive state in the manifest: settings, the rounds so far and, at the end, the summary."""
     m = store.manifest()
@@ -339,10 +341,8 @@ def _record_adaptive(
     if summary is not None:
         m["adaptive"]["summary"] = summary
         m["total_runs"] = summary["total_runs"]
-    if max_reps is not None and plan is not None:
-        from sim.runner import replication_seed
-
-        m["replication_seeds"] = [replication_seed(plan.seed, r) for r in range(max_reps)]
+    if seeds is not None:
+        m["replication_seeds"] = seeds
     store.write_manifest(m)
 
 

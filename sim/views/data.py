@@ -8,6 +8,7 @@ Views read only what ``kosovo-sim run`` wrote (the tables of :mod:`sim.results` 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,16 +108,21 @@ def check_result_dir(path: str | Path) -> Path:
     return p
 
 
-def read_table(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
-    """A Parquet file as a DataFrame with dates as datetime64, checking the contract's columns."""
+def read_table(
+    path: Path, schema: pa.Schema | None = None, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """A Parquet file as a DataFrame with dates as datetime64, checking the contract's columns.
+
+    With ``columns``, only those are read (each must be there): a light read of a large file.
+    """
+    need = list(columns) if columns is not None else (schema.names if schema is not None else [])
     try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as err:
-        raise UserError(f"{path}: cannot read as Parquet ({' '.join(str(err).split())})") from None
-    if schema is not None:
-        missing = [n for n in schema.names if n not in table.column_names]
+        missing = [n for n in need if n not in pq.read_schema(path).names]
         if missing:
             raise UserError(f"{path}: missing column {missing[0]} (expected the columns of sim/results.py)")
+        table = pq.read_table(path, columns=list(columns) if columns is not None else None)
+    except (OSError, pa.ArrowException) as err:
+        raise UserError(f"{path}: cannot read as Parquet ({' '.join(str(err).split())})") from None
     return table.to_pandas(date_as_object=False)
 
 
@@ -322,19 +328,6 @@ def comparison_folders(root: Path, table: pd.DataFrame) -> list[ScenarioFolder]:
     return out
 
 
-def read_columns(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Some columns of a Parquet file, with a one-line error when the file or a column is wrong."""
-    try:
-        names = pq.read_schema(path).names
-        missing = [c for c in columns if c not in names]
-        if missing:
-            raise UserError(f"{path}: missing column {missing[0]} (expected the columns of sim/results.py)")
-        table = pq.read_table(path, columns=list(columns))
-    except (OSError, pa.ArrowException) as err:
-        raise UserError(f"{path}: cannot read as Parquet ({' '.join(str(err).split())[:200]})") from None
-    return table.to_pandas(date_as_object=False)
-
-
 def _comparison_summary(
     root: Path, table: pd.DataFrame, meta: dict[str, Any], folders: list[ScenarioFolder]
 ) -> dict[str, Any]:
@@ -392,7 +385,7 @@ def load_comparison(root: Path) -> ResultData:
     runs, ts = [], []
     for f in folders:
         runs.append(read_table(f.path / "runs.parquet", RUNS_SCHEMA).assign(scenario=f.name))
-        ts.append(read_columns(f.path / "timeseries.parquet", TS_LIGHT).assign(scenario=f.name))
+        ts.append(read_table(f.path / "timeseries.parquet", columns=TS_LIGHT).assign(scenario=f.name))
     return ResultData(
         path=root,
         summary=_comparison_summary(root, table, meta, folders),

@@ -353,10 +353,7 @@ def comparison_numbers(table: pd.DataFrame) -> str:
 def comparison_provenance(data: ResultData) -> Section:
     """The run settings of the comparison, from comparison.parquet's metadata."""
     meta: dict[str, Any] = data.summary.get("comparison") or {}
-    rows = [
-        (k, v)
-        for k, v in provenance_rows({k: v for k, v in meta.items() if k not in ("columns", "description")})
-    ]
+    rows = provenance_rows({k: v for k, v in meta.items() if k not in ("columns", "description")})
     blocks: list[Figure | str] = [kv_table(rows)]
     cols = meta.get("columns")
     if isinstance(cols, dict) and cols:

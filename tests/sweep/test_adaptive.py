@@ -23,7 +23,6 @@ from sim.sweep.adaptive import (
     next_round,
     point_counts,
     resolve_settings,
-    round_runs,
 )
 from sim.sweep.loader import load_sweep
 from sim.sweep.provenance import model_version
@@ -122,18 +121,9 @@ def test_counts_take_only_each_points_scheduled_replications_and_finished_runs()
 def test_a_points_run_r_is_the_same_run_whatever_the_design(tmp_path: Path) -> None:
     plan = load_sweep(sweep_file(tmp_path, THREE_POINTS))
     version = model_version()
-    first = round_runs(
-        plan.point_overrides(), plan.base_hash, plan.seed, version, np.zeros(3, int), np.full(3, 10)
-    )
+    first = plan.runs(version, np.zeros(3, int), np.full(3, 10))
     assert [r.run_key for r in first] == [r.run_key for r in plan.runs(version)]
-    later = round_runs(
-        plan.point_overrides(),
-        plan.base_hash,
-        plan.seed,
-        version,
-        np.array([10, 10, 10]),
-        np.array([10, 13, 12]),
-    )
+    later = plan.runs(version, np.array([10, 10, 10]), np.array([10, 13, 12]))
     assert [(r.point_id, r.replication) for r in later] == [(1, 10), (2, 10), (1, 11), (2, 11), (1, 12)]
     assert all(r.seed == replication_seed(plan.seed, r.replication) for r in later)  # common random numbers
     bigger = load_sweep(
